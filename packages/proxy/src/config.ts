@@ -1,0 +1,170 @@
+// Every environment variable of the proxy, parsed and validated once at startup into a frozen Config.
+// Nothing else in the proxy reads process.env.
+import { z } from 'zod';
+
+/** Startup configuration error; `variables` names every bad variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variables: string[],
+    details: string[],
+  ) {
+    super(`invalid configuration: ${details.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+
+/** Parses a Go duration (`300ms`, `1m30s`, `6h`) or a bare number of seconds into milliseconds; null if invalid. */
+export function parseDuration(text: string): number | null {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  if (s === '0') return 0;
+  let total = 0;
+  let i = 0;
+  while (i < s.length) {
+    DURATION_PART.lastIndex = i;
+    const m = DURATION_PART.exec(s);
+    if (m === null) return null;
+    total += Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 0);
+    i = DURATION_PART.lastIndex;
+  }
+  return i === 0 ? null : total;
+}
+
+// Unset or empty means "use the default", as in the original; a present value must be valid.
+const opt = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
+
+const TRUE = new Set(['true', '1', 'yes', 'y', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'n', 'off']);
+// The original read FALSE/off as true; here an unrecognised value is an error, not a silent true.
+const bool = (def: boolean) =>
+  opt(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        const s = v.trim().toLowerCase();
+        if (TRUE.has(s)) return true;
+        if (FALSE.has(s)) return false;
+        ctx.addIssue({ code: 'custom', message: `expected true/false, got "${v}"` });
+        return z.NEVER;
+      }),
+  );
+
+const duration = (defMs: number, minMs = 0) =>
+  opt(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return defMs;
+        const ms = parseDuration(v);
+        if (ms === null || ms < minMs) {
+          ctx.addIssue({ code: 'custom', message: `expected a duration like 30s or 5m, got "${v}"` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  );
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  opt(z.coerce.number().int().min(min).max(max).default(def));
+const num = (def: number, min: number, max = Number.MAX_VALUE) =>
+  opt(z.coerce.number().min(min).max(max).default(def));
+const str = (def: string) => opt(z.string().default(def));
+const url = (def: string) =>
+  opt(
+    z
+      .string()
+      .default(def)
+      .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'expected an http(s) URL'),
+  );
+const list = opt(
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0),
+    ),
+);
+const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const Env = z.object({
+  PORT: int(8080, 0, 65535),
+  HOST: str('0.0.0.0'),
+  LOG_LEVEL: opt(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  ZAI_API_KEY: opt(z.string().optional()),
+  ZAI_TARGET_URL: url('https://api.z.ai/api/anthropic'),
+  ZAI_OPENAI_TARGET_URL: url('https://api.z.ai/api/paas/v4'),
+  PROXY_API_KEYS: list,
+  DEPLOYMENT_VARIANT: str('production'),
+  MAX_REQUEST_BYTES: int(32 * 1024 * 1024, 1), // 32 MiB: the Anthropic Messages request limit
+  MAX_RESPONSE_BUFFER_BYTES: int(16 * 1024 * 1024, 1024), // 16 MiB of a non-streaming body held to validate it and add usage
+  UPSTREAM_CONNECT_TIMEOUT: duration(10_000, 1), // 10 s
+  UPSTREAM_HEADERS_TIMEOUT: duration(300_000, 1), // 5 min: a non-streaming answer sends headers only when generation ends
+  UPSTREAM_IDLE_TIMEOUT: duration(120_000, 1), // 2 min of silence between stream chunks
+  SHUTDOWN_TIMEOUT: duration(30_000, 0), // 30 s for in-flight requests to finish on SIGTERM
+  MAX_RETRIES: int(3, 0, 20),
+  MAX_RETRY_WAIT: duration(60_000, 0), // 60 s: a longer Retry-After goes back to the client instead of holding a slot
+  TOKEN_COUNTING_ENABLED: bool(true),
+  TOKENIZER_MODEL: str('glm-4'),
+  PRICING_FILE: opt(z.string().optional()),
+  PRICING_JSON: opt(z.string().optional()),
+  PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('02:00')),
+  PRICING_PEAK_END: opt(z.string().regex(hhmm, 'expected HH:MM').default('06:00')),
+  PRICING_TIMEZONE: opt(
+    z
+      .string()
+      .default('America/New_York')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected an IANA time zone such as America/New_York'),
+  ),
+  PRICING_PEAK_MULTIPLIER: num(2, 0),
+  ZAI_PROXY_VERSION: str('unknown'),
+  ZAI_PROXY_COMMIT: str('unknown'),
+  ZAI_PROXY_BUILD_TIME: str('unknown'),
+});
+
+export type Config = Readonly<z.infer<typeof Env>>;
+
+/** Parses and validates the environment; throws ConfigError naming every invalid variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const r = Env.safeParse(env);
+  if (!r.success) {
+    const names = [...new Set(r.error.issues.map((i) => String(i.path[0])))];
+    throw new ConfigError(
+      names,
+      r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`),
+    );
+  }
+  const c = r.data;
+  if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined) {
+    // With client keys checked by the proxy there is no client Z.AI key to pass through.
+    throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY']);
+  }
+  return Object.freeze(c);
+}

@@ -1,0 +1,50 @@
+// Process entry: load config, start the proxy, drain on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { createProxy } from './server.ts';
+
+async function main(): Promise<void> {
+  let cfg: ReturnType<typeof loadConfig>;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`zai-proxy: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.LOG_LEVEL);
+  log.info(
+    { version: cfg.ZAI_PROXY_VERSION, commit: cfg.ZAI_PROXY_COMMIT, variant: cfg.DEPLOYMENT_VARIANT },
+    `Build info: version=${cfg.ZAI_PROXY_VERSION}, variant=${cfg.DEPLOYMENT_VARIANT}, commit=${cfg.ZAI_PROXY_COMMIT}, build_time=${cfg.ZAI_PROXY_BUILD_TIME}`,
+  );
+  if (cfg.ZAI_API_KEY === undefined) {
+    log.warn("ZAI_API_KEY is not set: pass-through mode, each client's own key is forwarded to Z.AI");
+  }
+  const proxy = createProxy(cfg, { log });
+  const addr = await proxy.listen(cfg.PORT, cfg.HOST);
+  log.info({ port: addr.port, host: addr.address }, `Z.AI proxy listening on :${addr.port}`);
+  log.info(`Metrics available at :${addr.port}/metrics`);
+
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig, timeoutMs: cfg.SHUTDOWN_TIMEOUT }, 'Shutting down: draining in-flight requests');
+    proxy.shutdown(cfg.SHUTDOWN_TIMEOUT).then(
+      () => {
+        log.info('Shutdown complete');
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err: (err as Error).message }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,240 @@
+// One upstream attempt as an undici dispatch handler. It decides from the response status and
+// content type whether to stream through, buffer (to validate and add usage), or collect an error
+// body for classification, and reports back what happened. Nothing is sent to the client before
+// the attempt is known to be good, so a failed attempt can still be retried.
+import type { Dispatcher } from 'undici';
+import type { Exchange } from '../exchange.ts';
+import { downstreamHeaders } from './headers.ts';
+
+/** Error bodies kept: enough to classify (32 KiB) and to replay ordinary error JSON. */
+export const ERROR_BODY_LIMIT = 1024 * 1024; // 1 MiB
+
+export type FailureKind = 'status' | 'network' | 'timeout' | 'truncated_response' | 'empty_streaming';
+
+export type AttemptOutcome =
+  | { type: 'committed' }
+  | {
+      type: 'failure';
+      kind: FailureKind;
+      status: number;
+      headers: Record<string, string | string[] | undefined>;
+      body: Buffer;
+      error: Error | null;
+    };
+
+enum Mode {
+  Waiting,
+  Error,
+  StreamPeek,
+  Stream,
+  Buffer,
+  Pass,
+  Done,
+}
+
+const EMPTY = Buffer.alloc(0);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The undici handler for one attempt; resolves `done` exactly once. */
+export class Attempt implements Dispatcher.DispatchHandler {
+  private mode = Mode.Waiting;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private controller: Dispatcher.DispatchController | null = null;
+  readonly tStart = process.hrtime.bigint();
+
+  constructor(
+    private readonly x: Exchange,
+    private readonly maxBuffer: number,
+    private readonly done: (o: AttemptOutcome) => void,
+    private readonly onUpstreamError: (type: string) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.x.controller = controller;
+    if (this.x.clientGone) controller.abort(new Error('client disconnected'));
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (status < 200) return; // 1xx informational: the real response follows
+    this.status = status;
+    this.headers = headers;
+    if (status >= 400) {
+      this.mode = Mode.Error;
+      return;
+    }
+    const ct = headers['content-type'];
+    const sse = typeof ct === 'string' && ct.includes('text/event-stream');
+    if (status < 300 && sse) this.mode = Mode.StreamPeek;
+    else if (status < 300 && this.x.route.validateJson) this.mode = Mode.Buffer;
+    else {
+      this.commit(false);
+      this.mode = Mode.Pass;
+    }
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    switch (this.mode) {
+      case Mode.StreamPeek:
+        if (chunk.length === 0) return;
+        this.commit(true);
+        this.mode = Mode.Stream;
+        this.send(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
+        return;
+      case Mode.Stream:
+        this.send(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
+        return;
+      case Mode.Pass:
+        this.send(chunk);
+        return;
+      case Mode.Buffer:
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        if (this.size > this.maxBuffer) {
+          // Too large to hold: give up validation and usage addition, stream the rest through.
+          this.commit(false);
+          this.mode = Mode.Pass;
+          for (const c of this.chunks) this.send(c);
+          this.chunks = [];
+        }
+        return;
+      case Mode.Error:
+        if (this.size < ERROR_BODY_LIMIT) {
+          const room = ERROR_BODY_LIMIT - this.size;
+          this.chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        }
+        this.size += chunk.length;
+        return;
+      default:
+        return;
+    }
+  }
+
+  onResponseEnd(): void {
+    const x = this.x;
+    switch (this.mode) {
+      case Mode.StreamPeek:
+        this.fail('empty_streaming', null);
+        return;
+      case Mode.Stream: {
+        const rest = x.tap === null ? null : x.tap.end();
+        if (rest !== null && rest.length > 0) this.send(rest);
+        this.finish();
+        return;
+      }
+      case Mode.Pass:
+        this.finish();
+        return;
+      case Mode.Buffer: {
+        const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+        this.chunks = [];
+        if (!isJson(body)) {
+          this.fail('truncated_response', null, body);
+          return;
+        }
+        const out = x.tap === null ? body : x.tap.body(body);
+        this.commit(false, out.length);
+        this.send(out);
+        this.finish();
+        return;
+      }
+      case Mode.Error: {
+        const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+        this.chunks = [];
+        this.fail('status', null, body);
+        return;
+      }
+      default:
+        this.finish();
+    }
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    const x = this.x;
+    if (x.committed) {
+      // Headers and maybe bytes are out: the only honest signal left is a broken connection,
+      // never a clean end (an OpenAI client takes a clean end without [DONE] as a full answer).
+      if (!x.clientGone) this.onUpstreamError('read_error');
+      x.res.destroy(err);
+      this.settle({ type: 'committed' });
+      return;
+    }
+    if (x.clientGone) {
+      this.settle({ type: 'committed' });
+      return;
+    }
+    const code = (err as { code?: string }).code;
+    this.fail(
+      code !== undefined && TIMEOUT_CODES.has(code) && code !== 'UND_ERR_CONNECT_TIMEOUT'
+        ? 'timeout'
+        : 'network',
+      err,
+    );
+  }
+
+  /** Pause the upstream body while the client socket drains. */
+  resumeIfPaused(): void {
+    if (this.controller?.paused) this.controller.resume();
+  }
+
+  private commit(stream: boolean, contentLength = -1): void {
+    const x = this.x;
+    const h = downstreamHeaders(this.headers, x.id);
+    if (stream) {
+      // Tell nginx-style intermediaries not to buffer the event stream.
+      h['x-accel-buffering'] = 'no';
+      if (h['cache-control'] === undefined) h['cache-control'] = 'no-cache';
+    }
+    if (contentLength >= 0) h['content-length'] = contentLength;
+    if (x.tap !== null) {
+      const n = x.tap.inputTokens();
+      if (n !== null) h['x-token-input'] = String(n);
+    }
+    x.status = this.status;
+    x.committed = true;
+    x.res.writeHead(this.status, h);
+  }
+
+  private send(b: Buffer | null): void {
+    if (b === null || b.length === 0) return;
+    const x = this.x;
+    if (x.tFirstByte === 0n) x.tFirstByte = process.hrtime.bigint();
+    x.bytesOut += b.length;
+    if (!x.res.write(b)) this.controller?.pause();
+  }
+
+  private finish(): void {
+    this.x.res.end();
+    this.settle({ type: 'committed' });
+  }
+
+  private fail(kind: FailureKind, error: Error | null, body: Buffer = EMPTY): void {
+    this.settle({ type: 'failure', kind, status: this.status, headers: this.headers, body, error });
+  }
+
+  private settle(o: AttemptOutcome): void {
+    if (this.mode === Mode.Done) return;
+    this.mode = Mode.Done;
+    this.x.waitNs += process.hrtime.bigint() - this.tStart;
+    if (this.x.controller === this.controller) this.x.controller = null;
+    this.done(o);
+  }
+}
+
+/** A cheap validity check of a complete JSON body (the usage tap parses it again only when counting). */
+function isJson(body: Buffer): boolean {
+  if (body.length === 0) return false;
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,164 @@
+// Retry policy: given one failed upstream attempt, decide whether to try again, how long to wait
+// first, and what the rate limiter and the client should hear. Pure: the attempt loop owns the
+// clock, the timers, admission and metrics, and calls this once per failed attempt.
+//
+// Changes from the original Go proxy (original-proxy.md §6.4, §12 items 9 and 18):
+// - every retry is preceded by exactly one wait, the largest applicable hint (an unclassified 429
+//   no longer waits out Retry-After and then the backoff on top of it);
+// - a wait longer than the cap is not taken: the error goes back to the client with Retry-After
+//   instead of holding an admission slot for minutes;
+// - HTTP-date and `retry-after-ms` hints count (parsed by the caller with retryAfterFromHeaders);
+// - a body `retry_after` is honoured for unclassified 429s too: it is upstream's own instruction;
+// - timeouts are not retried, and classes that no wait can fix (quota, billing, auth) never are.
+
+import { classifyZaiError, type ZaiError } from './zai-classifier.ts';
+
+/** How an attempt failed: an HTTP error status, or a transport/validation failure. */
+export type FailureKind = 'status' | 'network' | 'truncated_response' | 'empty_streaming' | 'timeout';
+
+/** `reason` label of zai_proxy_retry_attempts_total for a scheduled retry. */
+export type RetryReason = '429' | 'network_error' | 'truncated_response' | 'empty_streaming' | 'overloaded';
+
+/** Everything the policy needs to know about the attempt that just failed. */
+export interface RetryInput {
+  kind: FailureKind;
+  /** Upstream status, for kind 'status'. */
+  status?: number;
+  /** Classification of the error body, for kind 'status' (derived from the status alone when absent). */
+  zai?: ZaiError;
+  /** From retryAfterFromHeaders; null when upstream sent no usable hint. */
+  headerRetryAfterMs: number | null;
+  /** 0-based index of the attempt that just failed. */
+  attempt: number;
+  /** MAX_RETRIES: extra attempts after the first. */
+  maxRetries: number;
+  /** MAX_RETRY_WAIT: a longer wait is not taken; the error goes back to the client. */
+  maxRetryWaitMs: number;
+  nowMs: number;
+  /** Jitter source in [0, 1); injectable so tests can pin it. */
+  random: () => number;
+}
+
+/** What the attempt loop does next. */
+export interface RetryDecision {
+  retry: boolean;
+  /** Wait before the next attempt; 0 when not retrying. */
+  delayMs: number;
+  /** retry_attempts_total{reason} label when retrying, else null. */
+  reason: RetryReason | null;
+  /** Publish this failure to the rate limiter as a 429 signal (frequency or unclassified 429). */
+  feedRateLimiter: boolean;
+  /** When giving up on a 429/529: Retry-After (s) for the client if upstream sent none; null if unknown. */
+  clientRetryAfterSec: number | null;
+  why: 'retry' | 'not_retryable' | 'budget_exhausted' | 'wait_exceeds_cap';
+}
+
+const MAX_BACKOFF_SHIFT = 32; // 2^32 s: far beyond any retry budget, keeps the number finite
+
+// Transport and validation failures retry on the plain curve. A 'network' failure must mean no
+// response byte arrived (refused/reset before headers), so upstream never started the work.
+const KIND_REASON = {
+  network: 'network_error',
+  truncated_response: 'truncated_response', // Z.AI occasionally answers 200 with empty/cut JSON
+  empty_streaming: 'empty_streaming', // …or a stream that closes before its first byte
+} as const satisfies Record<string, RetryReason>;
+
+/** Plain backoff before retry number n (1-based): 2^(n−1) s, so 1 s, 2 s, 4 s…; 0 for n < 1. */
+export function backoffMs(retryNumber: number): number {
+  if (!(retryNumber >= 1)) return 0;
+  const shift = Math.min(Math.floor(retryNumber) - 1, MAX_BACKOFF_SHIFT);
+  return 2 ** shift * 1000;
+}
+
+/** Jittered wait in [base/2, base): spreads callers hit by the same 429 without ever waiting longer than the plain curve; an out-of-range or NaN sample counts as 0. */
+export function jitterMs(baseMs: number, u: number): number {
+  if (!(baseMs > 0)) return 0;
+  const sample = u >= 0 && u < 1 ? u : 0;
+  return baseMs / 2 + (baseMs / 2) * sample;
+}
+
+/** Decides whether and when to retry after one failed upstream attempt. Pure; never throws on odd input. */
+export function decideRetry(input: RetryInput): RetryDecision {
+  const { kind, attempt } = input;
+  if (kind === 'timeout') {
+    // The request reached upstream, which may still be generating and billing it: a retry would
+    // pay twice and add load to an upstream that is already slow. The caller answers 504.
+    return stop('not_retryable', false, null);
+  }
+  if (kind !== 'status') {
+    if (!withinBudget(input)) return stop('budget_exhausted', false, null);
+    return schedule(input, backoffMs(attempt + 1), KIND_REASON[kind], false, 0);
+  }
+
+  const status = input.status ?? 0;
+  const zai = input.zai ?? classifyZaiError(status, null);
+  // As the original's Record429: only rate pressure the request-rate controller can fix.
+  // Concurrency, congestion, quota and billing 429s would walk its ceiling down for nothing.
+  const feed = status === 429 && (zai.class === 'frequency' || zai.class === 'unknown');
+  // Only throttling statuses are retried; any other error (400, 404, 422, 500, 503…) passes
+  // through, even when its body carries a known code.
+  if (status !== 429 && status !== 529) return stop('not_retryable', feed, null);
+
+  const hintMs = Math.max(positive(input.headerRetryAfterMs), positive(zai.retryAfterSec) * 1000);
+  const resetInMs = zai.resetAtMs === null ? 0 : positive(zai.resetAtMs - input.nowMs);
+  const giveUpHint = toSeconds(Math.max(hintMs, resetInMs));
+
+  let jittered: boolean;
+  switch (zai.class) {
+    case 'quota': // the window stays spent until its reset: retrying only burns attempts
+    case 'billing': // arrears or a key on the wrong endpoint: no wait fixes it
+    case 'auth':
+      return stop('not_retryable', feed, giveUpHint);
+    case 'concurrency':
+      // Slots free as in-flight requests finish, so the plain curve; jitter would only shorten it.
+      jittered = false;
+      break;
+    case 'frequency':
+    case 'model_congestion':
+    case 'overloaded':
+      jittered = true; // spread the callers that were all turned away at the same moment
+      break;
+    default:
+      // Unclassified: a 529 is overload by definition; a 429 keeps the conservative plain curve.
+      jittered = status === 529;
+  }
+  if (!withinBudget(input)) return stop('budget_exhausted', feed, giveUpHint);
+  const plainMs = backoffMs(attempt + 1);
+  const baseMs = jittered ? jitterMs(plainMs, input.random()) : plainMs;
+  // One wait: the longest of our own curve and upstream's hints, never a sum of them.
+  const delayMs = Math.max(baseMs, hintMs);
+  return schedule(input, delayMs, status === 529 ? 'overloaded' : '429', feed, resetInMs);
+}
+
+// Retry with delayMs unless it exceeds the cap; a declined wait becomes the client's Retry-After.
+function schedule(
+  input: RetryInput,
+  delayMs: number,
+  reason: RetryReason,
+  feed: boolean,
+  resetInMs: number,
+): RetryDecision {
+  if (delayMs > input.maxRetryWaitMs) {
+    const hint = input.kind === 'status' ? toSeconds(Math.max(delayMs, resetInMs)) : null;
+    return stop('wait_exceeds_cap', feed, hint);
+  }
+  return { retry: true, delayMs, reason, feedRateLimiter: feed, clientRetryAfterSec: null, why: 'retry' };
+}
+
+function stop(why: RetryDecision['why'], feed: boolean, clientRetryAfterSec: number | null): RetryDecision {
+  return { retry: false, delayMs: 0, reason: null, feedRateLimiter: feed, clientRetryAfterSec, why };
+}
+
+// `<` is false for NaN, so a NaN attempt or budget counts as exhausted.
+function withinBudget(input: RetryInput): boolean {
+  return input.attempt < input.maxRetries;
+}
+
+function positive(v: number | null): number {
+  return v !== null && v > 0 ? v : 0;
+}
+
+// Whole seconds, rounded up so a client never comes back early; null when there is no hint.
+function toSeconds(ms: number): number | null {
+  return ms > 0 && Number.isFinite(ms) ? Math.ceil(ms / 1000) : null;
+}

@@ -1,0 +1,92 @@
+// Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports.
+import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
+import type { UpstreamSignals } from '../src/admission/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import type { Metrics } from '../src/metrics.ts';
+import { type Accounting, createProxy, type ProxyServer } from '../src/server.ts';
+import type { Timers } from '../src/upstream/forward.ts';
+
+export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
+
+export interface Stack {
+  sim: SimUpstream;
+  proxy: ProxyServer;
+  url: string;
+  /** Every log line the proxy wrote, as text. */
+  logs: string[];
+  metricsText(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  timers?: Timers;
+  accounting?: (m: Metrics) => Accounting;
+  simApiKey?: string | null;
+  signals?: UpstreamSignals;
+}
+
+/** Timers that never sleep: records each requested wait and resolves at once (or rejects if aborted). */
+export function fakeTimers(start = Date.now()): Timers & { waits: number[] } {
+  const waits: number[] = [];
+  let now = start;
+  return {
+    waits,
+    now: () => now,
+    random: () => 0,
+    sleep(ms, signal) {
+      waits.push(ms);
+      if (signal.aborted) return Promise.reject(new Error('aborted'));
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const sim = await startSimUpstream(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY });
+  const cfg = loadConfig({
+    ZAI_API_KEY: ZAI_KEY,
+    ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
+    ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    LOG_LEVEL: 'debug',
+    ...o.env,
+  });
+  const logs: string[] = [];
+  const log = createLogger(cfg.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
+  const proxy = createProxy(cfg, {
+    log,
+    timers: o.timers ?? fakeTimers(),
+    accounting: o.accounting,
+    signals: o.signals,
+  });
+  const addr = await proxy.listen(0, '127.0.0.1');
+  return {
+    sim,
+    proxy,
+    url: `http://127.0.0.1:${addr.port}`,
+    logs,
+    metricsText: () => proxy.metrics.registry.metrics(),
+    async close() {
+      await proxy.shutdown(0);
+      await sim.close();
+    },
+  };
+}
+
+/** The value of one series in Prometheus text, or 0 when absent. Labels must match exactly (any order). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const ok = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+    if (ok) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
+export type AnyJson = any;
+/** A response body as loosely-typed JSON. */
+export const json = (r: Response): Promise<AnyJson> => r.json();
