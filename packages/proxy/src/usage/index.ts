@@ -1,0 +1,36 @@
+// Token and usage accounting: SSE usage observation, JSON usage, local token estimates, model labels, cost.
+// Other modules import only from this index.
+
+export { addUsage, extractJsonUsage, type JsonUsage } from './json-usage.ts';
+export { CLAUDE_FAMILIES, foldModel, KNOWN_GLM_MODELS, modelLabels, OTHER_MODEL } from './models.ts';
+export {
+  createPricing,
+  DEFAULT_PRICE_TABLE,
+  DEFAULT_PRICING_OPTIONS,
+  type PriceTable,
+  type Pricing,
+  type PricingOptions,
+  type PricingTier,
+  parsePriceTable,
+} from './pricing.ts';
+export {
+  estimateInputTokens,
+  requestText,
+  TOKENS_PER_MESSAGE,
+  TOKENS_PER_REQUEST,
+  TOKENS_PER_TOOL,
+} from './request-text.ts';
+export {
+  createStreamObserver,
+  type StreamObserver,
+  type StreamObserverOptions,
+  TEXT_BATCH_CHARS,
+} from './stream-observer.ts';
+export {
+  countByBytes,
+  createTokenCounter,
+  type TokenCounter,
+  type TokenCounterOptions,
+  WORKER_THRESHOLD_CHARS,
+} from './tokenizer.ts';
+export { type ApiFamily, DIRECTIONS, type Direction, type Usage } from './types.ts';

@@ -1,0 +1,23 @@
+// Shared value types of the usage module: token directions, usage records, API families.
+
+/** The four disjoint token directions; `input` is uncached input only. */
+export type Direction = 'input' | 'output' | 'cache_read' | 'cache_write';
+
+/** Token counts of one request, one number per direction. */
+export interface Usage {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+}
+
+/** The client-facing API a body or stream belongs to. */
+export type ApiFamily = 'anthropic' | 'openai';
+
+/** Every direction, in a fixed order (label sets, validation). */
+export const DIRECTIONS: readonly Direction[] = Object.freeze([
+  'input',
+  'output',
+  'cache_read',
+  'cache_write',
+]);
