@@ -126,6 +126,7 @@ const Env = z.object({
   MAX_RETRY_WAIT: duration(60_000, 0), // 60 s: a longer Retry-After goes back to the client instead of holding a slot
   TOKEN_COUNTING_ENABLED: bool(true),
   TOKENIZER_MODEL: str('glm-4'),
+  TOKENIZER_FALLBACK: bool(false), // force the bytes/4 counter (what happens when cl100k cannot load)
   PRICING_FILE: opt(z.string().optional()),
   PRICING_JSON: opt(z.string().optional()),
   PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('02:00')),

@@ -9,8 +9,9 @@ export interface ResponseTap {
   chunk(b: Buffer): Buffer | null;
   /** End of a stream; returns held-back bytes to send, if any. */
   end(): Buffer | null;
-  /** A complete non-streaming body; returns the body to send (usage added where absent). */
-  body(b: Buffer): Buffer;
+  /** A complete non-streaming body; returns the body to send (usage added where absent, which may
+   *  need an off-thread count first). */
+  body(b: Buffer): Buffer | Promise<Buffer>;
   /** Input tokens known before the response headers go out (for X-Token-Input), or null. */
   inputTokens(): number | null;
 }

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createProxy } from './server.ts';
+import { createAccounting } from './usage/index.ts';
 
 async function main(): Promise<void> {
   let cfg: ReturnType<typeof loadConfig>;
@@ -22,7 +23,17 @@ async function main(): Promise<void> {
   if (cfg.ZAI_API_KEY === undefined) {
     log.warn("ZAI_API_KEY is not set: pass-through mode, each client's own key is forwarded to Z.AI");
   }
-  const proxy = createProxy(cfg, { log });
+  let accounting: Awaited<ReturnType<typeof createAccounting>>;
+  try {
+    accounting = await createAccounting(cfg, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`zai-proxy: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const proxy = createProxy(cfg, { log, accounting });
   const addr = await proxy.listen(cfg.PORT, cfg.HOST);
   log.info({ port: addr.port, host: addr.address }, `Z.AI proxy listening on :${addr.port}`);
   log.info(`Metrics available at :${addr.port}/metrics`);

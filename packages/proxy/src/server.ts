@@ -15,22 +15,7 @@ import type { ApiSurface } from './routes/types.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward, type Timers } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
-
-/** Per-request accounting hooks (token counting); a no-op when counting is off. */
-export interface Accounting {
-  /** Called once the request body is parsed, before the first upstream attempt; may rewrite x.body and set x.tap. */
-  prepare(x: Exchange): void;
-  /** Called once when the exchange ends (response finished or client gone). */
-  settle(x: Exchange): void;
-  /** The `token_counting` section of /health. */
-  health(): Record<string, unknown>;
-}
-
-export const noAccounting: Accounting = {
-  prepare: () => {},
-  settle: () => {},
-  health: () => ({ enabled: false, mode: 'disabled' }),
-};
+import { type Accounting, noAccounting } from './usage/index.ts';
 
 export interface ProxyOptions {
   log: Logger;
@@ -95,6 +80,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
       return key === null ? null : x.route.surface.credentialHeaders(key);
     },
     sendError,
+    countTokensLocally: (x) => accounting.countTokensLocally(x),
   };
 
   function health(): string {
@@ -303,6 +289,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
         }
       }
       await client.close().catch(() => {});
+      await accounting.close();
     },
   };
 }

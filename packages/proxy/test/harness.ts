@@ -4,8 +4,9 @@ import type { UpstreamSignals } from '../src/admission/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
-import { type Accounting, createProxy, type ProxyServer } from '../src/server.ts';
+import { createProxy, type ProxyServer } from '../src/server.ts';
 import type { Timers } from '../src/upstream/forward.ts';
+import { type Accounting, createAccounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
 
@@ -46,6 +47,15 @@ export function fakeTimers(start = Date.now()): Timers & { waits: number[] } {
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const sim = await startSimUpstream(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY });
+  try {
+    return await startProxy(sim, o);
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+}
+
+async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   const cfg = loadConfig({
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
@@ -58,7 +68,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const proxy = createProxy(cfg, {
     log,
     timers: o.timers ?? fakeTimers(),
-    accounting: o.accounting,
+    accounting: o.accounting ?? (await createAccounting(cfg, log)),
     signals: o.signals,
   });
   const addr = await proxy.listen(0, '127.0.0.1');

@@ -140,9 +140,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
           return;
         }
         const out = x.tap === null ? body : x.tap.body(body);
-        this.commit(false, out.length);
-        this.send(out);
-        this.finish();
+        if (Buffer.isBuffer(out)) this.deliver(out);
+        else
+          out.then(
+            (b) => this.deliver(b),
+            () => this.deliver(body),
+          );
         return;
       }
       case Mode.Error: {
@@ -208,6 +211,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (x.tFirstByte === 0n) x.tFirstByte = process.hrtime.bigint();
     x.bytesOut += b.length;
     if (!x.res.write(b)) this.controller?.pause();
+  }
+
+  /** Sends a complete validated body (unless the client left while usage was being counted). */
+  private deliver(body: Buffer): void {
+    if (this.x.clientGone) {
+      this.settle({ type: 'committed' });
+      return;
+    }
+    this.commit(false, body.length);
+    this.send(body);
+    this.finish();
   }
 
   private finish(): void {

@@ -42,6 +42,8 @@ export interface ForwardDeps {
   credential(x: Exchange): [string, string] | null;
   /** Writes a proxy-generated error in the client's API envelope. */
   sendError(x: Exchange, e: GatewayError): void;
+  /** A local input-token estimate for count_tokens, or null when counting is off. */
+  countTokensLocally(x: Exchange): Promise<number> | null;
 }
 
 const FAILURE_ERROR: Record<Exclude<AttemptOutcome & { type: 'failure' }, never>['kind'], ErrorCode> = {
@@ -143,6 +145,13 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     }
 
     if (!decision.retry) {
+      if (x.route.kind === 'count_tokens' && COUNT_TOKENS_UNSUPPORTED.has(outcome.status)) {
+        const local = d.countTokensLocally(x);
+        if (local !== null) {
+          await answerCountTokens(x, local);
+          return;
+        }
+      }
       writeFailure(x, d, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
@@ -173,6 +182,28 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     x.waitNs += process.hrtime.bigint() - tWait;
     if (x.clientGone) return;
   }
+}
+
+/** Statuses meaning the upstream does not implement count_tokens (Claude Code calls it every turn). */
+const COUNT_TOKENS_UNSUPPORTED = new Set([404, 405, 501]);
+
+/** Answers count_tokens with the local cl100k estimate, marked as such. */
+async function answerCountTokens(x: Exchange, count: Promise<number>): Promise<void> {
+  const n = await count;
+  if (x.clientGone) return;
+  const body = `{"input_tokens":${n}}`;
+  x.status = 200;
+  x.committed = true;
+  x.bytesOut += body.length;
+  x.res
+    .writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'x-request-id': x.id,
+      'x-token-input': String(n),
+      'x-token-source': 'estimate',
+    })
+    .end(body);
 }
 
 /** The final answer after a failed attempt that is not retried. */

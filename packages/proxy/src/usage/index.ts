@@ -1,6 +1,7 @@
 // Token and usage accounting: SSE usage observation, JSON usage, local token estimates, model labels, cost.
 // Other modules import only from this index.
 
+export { type Accounting, createAccounting, noAccounting } from './accounting.ts';
 export { addUsage, extractJsonUsage, type JsonUsage } from './json-usage.ts';
 export { CLAUDE_FAMILIES, foldModel, KNOWN_GLM_MODELS, modelLabels, OTHER_MODEL } from './models.ts';
 export {

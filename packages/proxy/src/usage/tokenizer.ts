@@ -17,6 +17,8 @@ export interface TokenCounter {
   close(): Promise<void>;
   /** How many counts the worker thread has answered (lets tests and metrics see it is used). */
   readonly workerJobs: number;
+  /** Why the tokenizer could not load (fallback mode only), for the startup warning. */
+  readonly loadError: string | null;
 }
 
 /** Options of createTokenCounter. */
@@ -44,25 +46,26 @@ export function countByBytes(text: string): number {
 /** Loads cl100k_base from gpt-tokenizer; on load failure returns the fallback counter. */
 export async function createTokenCounter(opts: TokenCounterOptions = {}): Promise<TokenCounter> {
   const threshold = opts.workerThresholdChars ?? WORKER_THRESHOLD_CHARS;
-  if (opts.forceFallback) return inlineCounter('fallback', countByBytes);
+  if (opts.forceFallback) return inlineCounter('fallback', countByBytes, 'forced by configuration');
   let bpe: CountFn;
   try {
     // the same module the worker runs, so inline and worker counts agree
     bpe = (await import('./cl100k-count.mjs')).countCl100k;
     bpe('warm up'); // fail here, not on the first request
-  } catch {
-    return inlineCounter('fallback', countByBytes);
+  } catch (err) {
+    return inlineCounter('fallback', countByBytes, (err as Error).message);
   }
   return workerCounter(bpe, threshold);
 }
 
-function inlineCounter(mode: TokenCounter['mode'], count: CountFn): TokenCounter {
+function inlineCounter(mode: TokenCounter['mode'], count: CountFn, loadError: string | null): TokenCounter {
   return {
     mode,
     count,
     countAsync: (text) => Promise.resolve(count(text)),
     close: () => Promise.resolve(),
     workerJobs: 0,
+    loadError,
   };
 }
 
@@ -119,6 +122,7 @@ function workerCounter(count: CountFn, threshold: number): TokenCounter {
 
   return {
     mode: 'tiktoken',
+    loadError: null,
     count,
     countAsync(text) {
       if (!usable || text.length <= threshold) return Promise.resolve(count(text));

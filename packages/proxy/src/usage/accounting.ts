@@ -1,0 +1,297 @@
+// Token and cost accounting on the request path: decides per request what to observe (a tap on the
+// response), asks Z.AI for stream usage the client did not request, and when the exchange ends records
+// tokens, cost and the operator log line. Provider usage first; the cl100k estimate only where none came.
+import { readFileSync } from 'node:fs';
+import { type Config, ConfigError } from '../config.ts';
+import type { Exchange, ResponseTap } from '../exchange.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { addUsage, extractJsonUsage } from './json-usage.ts';
+import { foldModel } from './models.ts';
+import {
+  createPricing,
+  DEFAULT_PRICE_TABLE,
+  type PriceTable,
+  type Pricing,
+  parsePriceTable,
+} from './pricing.ts';
+import { estimateInputTokens } from './request-text.ts';
+import { createStreamObserver, type StreamObserver } from './stream-observer.ts';
+import { createTokenCounter, type TokenCounter } from './tokenizer.ts';
+import { type ApiFamily, DIRECTIONS, type Usage } from './types.ts';
+
+/** Per-request accounting hooks used by the server; a no-op object when counting is off. */
+export interface Accounting {
+  /** After the request body is parsed, before the first attempt: may rewrite x.body and set x.tap. */
+  prepare(x: Exchange): void;
+  /** Once, when the exchange ends (response finished or client gone). */
+  settle(x: Exchange): void;
+  /** A local estimate for count_tokens when Z.AI lacks the endpoint; null when counting is off. */
+  countTokensLocally(x: Exchange): Promise<number> | null;
+  /** The `token_counting` section of /health. */
+  health(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Accounting when TOKEN_COUNTING_ENABLED=false: costs nothing per request. */
+export const noAccounting: Accounting = {
+  prepare: () => {},
+  settle: () => {},
+  countTokensLocally: () => null,
+  health: () => ({ enabled: false, mode: 'disabled' }),
+  close: () => Promise.resolve(),
+};
+
+interface Ctx {
+  counter: TokenCounter;
+  pricing: Pricing;
+  metrics: Metrics;
+  log: Logger;
+  defaultModel: string;
+}
+
+/** Loads the tokenizer and price table once; returns the factory the server calls with its metrics. */
+export async function createAccounting(cfg: Config, log: Logger): Promise<(metrics: Metrics) => Accounting> {
+  if (!cfg.TOKEN_COUNTING_ENABLED) {
+    log.info('Token counting disabled (TOKEN_COUNTING_ENABLED=false)');
+    return (metrics) => {
+      metrics.tokenCountingMode.labels('disabled', metrics.variant).set(1);
+      return noAccounting;
+    };
+  }
+  const pricing = createPricing({
+    table: loadPriceTable(cfg),
+    peakStart: cfg.PRICING_PEAK_START,
+    peakEnd: cfg.PRICING_PEAK_END,
+    timeZone: cfg.PRICING_TIMEZONE,
+    peakMultiplier: cfg.PRICING_PEAK_MULTIPLIER,
+  });
+  const counter = await createTokenCounter({ forceFallback: cfg.TOKENIZER_FALLBACK });
+  if (counter.mode === 'tiktoken') {
+    log.info(`Token counting enabled (tiktoken cl100k_base encoding, model: ${cfg.TOKENIZER_MODEL})`);
+  } else {
+    log.warn(`Warning: Failed to initialize TikToken counter: ${counter.loadError}`);
+    log.warn('Falling back to SimpleTokenCounter');
+    log.warn(`Token counting enabled (fallback mode, model: ${cfg.TOKENIZER_MODEL})`);
+  }
+  return (metrics) => {
+    metrics.tokenCountingMode.labels(counter.mode, metrics.variant).set(1);
+    return createEnabledAccounting({ counter, pricing, metrics, log, defaultModel: cfg.TOKENIZER_MODEL });
+  };
+}
+
+function loadPriceTable(cfg: Config): PriceTable {
+  const [name, text] =
+    cfg.PRICING_JSON !== undefined
+      ? ['PRICING_JSON', cfg.PRICING_JSON]
+      : cfg.PRICING_FILE !== undefined
+        ? ['PRICING_FILE', readPricingFile(cfg.PRICING_FILE)]
+        : ['', null];
+  if (text === null) return DEFAULT_PRICE_TABLE;
+  try {
+    return parsePriceTable(text);
+  } catch (err) {
+    throw new ConfigError([name], [`${name}: ${(err as Error).message}`]);
+  }
+}
+
+function readPricingFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      ['PRICING_FILE'],
+      [`PRICING_FILE: cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`],
+    );
+  }
+}
+
+function createEnabledAccounting(ctx: Ctx): Accounting {
+  return {
+    prepare(x) {
+      if (x.json === null || (x.route.kind !== 'messages' && x.route.kind !== 'chat')) return;
+      let strip = false;
+      if (x.route.family === 'openai' && x.stream) {
+        const so = x.json.stream_options;
+        if (
+          !(
+            so !== null &&
+            typeof so === 'object' &&
+            (so as { include_usage?: unknown }).include_usage === true
+          )
+        ) {
+          // Z.AI sends stream usage only when asked; ask, and hide the extra chunk from this client.
+          x.json.stream_options = {
+            ...(so !== null && typeof so === 'object' ? so : {}),
+            include_usage: true,
+          };
+          x.body = Buffer.from(JSON.stringify(x.json));
+          strip = true;
+        }
+      }
+      x.tap = new UsageTap(ctx, x, strip);
+    },
+    settle(x) {
+      if (x.tap instanceof UsageTap) x.tap.settle();
+    },
+    countTokensLocally(x) {
+      return timedCount(ctx, () => estimateInputTokens(ctx.counter, x.route.family, x.json));
+    },
+    health: () => ({
+      enabled: true,
+      mode: ctx.counter.mode,
+      encoding: 'cl100k_base',
+      model: ctx.defaultModel,
+    }),
+    close: () => ctx.counter.close(),
+  };
+}
+
+const hasAny = (u: Usage | null): u is Usage =>
+  u !== null && (u.input > 0 || u.output > 0 || u.cache_read > 0 || u.cache_write > 0);
+
+/** Observes one response: provider usage from the stream or body, or what is needed to estimate it. */
+class UsageTap implements ResponseTap {
+  private observer: StreamObserver | null = null;
+  private usage: Usage | null = null;
+  /** Output tokens estimated from the text that went by (streams), or counted from a body. */
+  private outputEstimate = 0;
+  private estimatedInput: number | null = null;
+  private knownInput: number | null = null;
+  private saw2xx = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly x: Exchange,
+    private readonly strip: boolean,
+  ) {}
+
+  chunk(b: Buffer): Buffer | null {
+    if (this.observer === null) {
+      this.saw2xx = true;
+      this.observer = createStreamObserver(this.x.route.family, {
+        stripUsageChunk: this.strip,
+        countOutput: this.ctx.counter.count,
+      });
+    }
+    return this.observer.push(b);
+  }
+
+  end(): Buffer | null {
+    if (this.observer === null) return null;
+    const f = this.observer.finish();
+    this.observer = null;
+    this.usage = f.usage;
+    this.outputEstimate = f.outputTextTokens;
+    return f.flush;
+  }
+
+  body(b: Buffer): Buffer | Promise<Buffer> {
+    this.saw2xx = true;
+    const api = this.x.route.family;
+    const j = extractJsonUsage(api, b);
+    if (hasAny(j.usage)) {
+      this.usage = j.usage;
+      this.knownInput = j.usage.input + j.usage.cache_read + j.usage.cache_write;
+      return b;
+    }
+    if (!j.isObject || j.hasUsageKey) return b;
+    // No usage from Z.AI: estimate both directions (off the main thread when large) and add it.
+    return this.estimate(j.outputText ?? '').then((u) => addUsage(api, b, u));
+  }
+
+  inputTokens(): number | null {
+    return this.knownInput;
+  }
+
+  /** Records what this exchange consumed; called once when it ends. */
+  settle(): void {
+    if (!this.saw2xx) return;
+    if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
+    if (hasAny(this.usage)) {
+      record(this.ctx, this.x, this.usage, 'provider');
+      return;
+    }
+    if (this.estimatedInput !== null) {
+      record(
+        this.ctx,
+        this.x,
+        { input: this.estimatedInput, output: this.outputEstimate, cache_read: 0, cache_write: 0 },
+        'estimate',
+      );
+      return;
+    }
+    const output = this.outputEstimate;
+    this.estimateInput().then(
+      (input) => record(this.ctx, this.x, { input, output, cache_read: 0, cache_write: 0 }, 'estimate'),
+      (err) =>
+        this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
+    );
+  }
+
+  private async estimate(outputText: string): Promise<Usage> {
+    const [input, output] = await Promise.all([
+      this.estimateInput(),
+      timedCount(this.ctx, () => this.ctx.counter.countAsync(outputText), 'output', this.x),
+    ]);
+    this.outputEstimate = output;
+    this.knownInput = input;
+    return { input, output, cache_read: 0, cache_write: 0 };
+  }
+
+  private async estimateInput(): Promise<number> {
+    const n = await timedCount(
+      this.ctx,
+      () => estimateInputTokens(this.ctx.counter, this.x.route.family, this.x.json),
+      'input',
+      this.x,
+    );
+    this.estimatedInput = n;
+    return n;
+  }
+}
+
+/** Runs a local count and observes its duration (and the token-rate histograms when a direction is given). */
+async function timedCount(
+  ctx: Ctx,
+  count: () => Promise<number>,
+  direction?: 'input' | 'output',
+  x?: Exchange,
+): Promise<number> {
+  const t = process.hrtime.bigint();
+  const n = await count();
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  const m = ctx.metrics;
+  m.tokenCountDuration.labels(m.variant).observe(s);
+  if (direction !== undefined && x !== undefined && n > 0 && s > 0) {
+    const model = foldModel(x.model ?? ctx.defaultModel);
+    m.tokenRateSeconds.labels(direction, model, m.variant).observe(s);
+    m.tokenRate.labels(direction, model, m.variant).observe(n / s);
+  }
+  return n;
+}
+
+function record(ctx: Ctx, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
+  const m = ctx.metrics;
+  const model = foldModel(x.model ?? ctx.defaultModel);
+  const tier = ctx.pricing.tier(Date.now());
+  for (const d of DIRECTIONS) {
+    const n = u[d];
+    if (n <= 0) continue;
+    m.tokensTotal.labels(d, model, m.variant, tier, source).inc(n);
+    m.costTotal.labels(d, model, m.variant, tier, source).inc(ctx.pricing.cost(model, d, n, tier));
+  }
+  m.usageSource.labels(source, x.route.family as ApiFamily, m.variant).inc();
+  ctx.log.info(
+    {
+      requestId: x.id,
+      model,
+      source,
+      input: u.input,
+      output: u.output,
+      cache_read: u.cache_read,
+      cache_write: u.cache_write,
+    },
+    `Token usage${source === 'estimate' ? ' (estimated)' : ''}: input=${u.input}, output=${u.output}, cache_read=${u.cache_read}, cache_write=${u.cache_write}`,
+  );
+}
