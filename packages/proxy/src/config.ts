@@ -152,6 +152,9 @@ const Env = z.object({
 
 export type Config = Readonly<z.infer<typeof Env>>;
 
+/** Every environment variable the proxy reads (docs are checked against this list). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(Env.shape);
+
 /** Parses and validates the environment; throws ConfigError naming every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const r = Env.safeParse(env);
