@@ -5,11 +5,12 @@
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../exchange.ts';
 import { downstreamHeaders } from './headers.ts';
+import type { FailureKind } from './retry-policy.ts';
+
+export type { FailureKind };
 
 /** Error bodies kept: enough to classify (32 KiB) and to replay ordinary error JSON. */
 export const ERROR_BODY_LIMIT = 1024 * 1024; // 1 MiB
-
-export type FailureKind = 'status' | 'network' | 'timeout' | 'truncated_response' | 'empty_streaming';
 
 export type AttemptOutcome =
   | { type: 'committed' }

@@ -6,10 +6,10 @@ import { type ErrorCode, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { Attempt, type AttemptOutcome } from './attempt.ts';
+import { Attempt, type AttemptOutcome, type FailureKind } from './attempt.ts';
 import type { UpstreamClient } from './client.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
-import { decideRetry, type FailureKind as PolicyFailure } from './retry-policy.ts';
+import { decideRetry } from './retry-policy.ts';
 import {
   classifyZaiError,
   codeLabel,
@@ -46,7 +46,8 @@ export interface ForwardDeps {
   countTokensLocally(x: Exchange): Promise<number> | null;
 }
 
-const FAILURE_ERROR: Record<Exclude<AttemptOutcome & { type: 'failure' }, never>['kind'], ErrorCode> = {
+/** The proxy's own answer when a failure is not retried (HTTP statuses pass through instead). */
+const FAILURE_ERROR: Record<FailureKind, ErrorCode> = {
   status: 'UPSTREAM_BAD_RESPONSE',
   network: 'UPSTREAM_UNREACHABLE',
   timeout: 'UPSTREAM_TIMEOUT',
@@ -85,9 +86,12 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     }
     if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
 
+    let attemptHandler: Attempt | null = null;
+    const onDrain = () => attemptHandler?.resumeIfPaused();
+    x.res.on('drain', onDrain);
     const outcome = await new Promise<AttemptOutcome>((resolve) => {
       const a = new Attempt(x, d.maxResponseBuffer, resolve, (t) => m.upstreamErrors.labels(t, v).inc());
-      x.res.on('drain', () => a.resumeIfPaused());
+      attemptHandler = a;
       d.client.dispatch(
         {
           origin: x.route.origin,
@@ -101,7 +105,7 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
         a,
       );
     });
-    x.res.removeAllListeners('drain');
+    x.res.off('drain', onDrain);
     release();
 
     if (outcome.type === 'committed') {
@@ -123,7 +127,7 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
 
     const now = d.timers.now();
     const decision = decideRetry({
-      kind: outcome.kind as PolicyFailure,
+      kind: outcome.kind,
       status: outcome.status,
       zai,
       headerRetryAfterMs: outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null,
