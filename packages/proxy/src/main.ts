@@ -34,7 +34,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const proxy = createProxy(cfg, { log, accounting });
-  const addr = await proxy.listen(cfg.PORT, cfg.HOST);
+  let addr: Awaited<ReturnType<typeof proxy.listen>>;
+  try {
+    addr = await proxy.listen(cfg.PORT, cfg.HOST);
+  } catch (err) {
+    log.fatal(
+      { code: (err as NodeJS.ErrnoException).code },
+      `Cannot listen on ${cfg.HOST}:${cfg.PORT}: ${(err as Error).message}`,
+    );
+    process.exit(1);
+  }
   log.info({ port: addr.port, host: addr.address }, `Z.AI proxy listening on :${addr.port}`);
   log.info(`Metrics available at :${addr.port}/metrics`);
 
