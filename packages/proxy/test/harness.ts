@@ -1,6 +1,6 @@
 // Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports.
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
-import type { UpstreamSignals } from '../src/admission/index.ts';
+import type { Admission, UpstreamSignals } from '../src/admission/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
@@ -26,6 +26,7 @@ export interface StackOptions {
   accounting?: (m: Metrics) => Accounting;
   simApiKey?: string | null;
   signals?: UpstreamSignals;
+  admission?: Admission;
 }
 
 /** Timers that never sleep: records each requested wait and resolves at once (or rejects if aborted). */
@@ -70,6 +71,7 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
     timers: o.timers ?? fakeTimers(),
     accounting: o.accounting ?? (await createAccounting(cfg, log)),
     signals: o.signals,
+    admission: o.admission,
   });
   const addr = await proxy.listen(0, '127.0.0.1');
   return {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import type { UpstreamSignal } from '../src/admission/index.ts';
+import type { Admission, UpstreamSignal } from '../src/admission/index.ts';
 import type { Timers } from '../src/upstream/forward.ts';
 import { fakeTimers, json, metricValue, type Stack, startStack } from './harness.ts';
 
@@ -275,6 +275,56 @@ describe('retry waits are cancelled when the client leaves', () => {
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(s.sim.journal.length, 1, 'no attempt after the client left');
       assert.ok(s.logs.some((l) => l.includes('Client abandoned request during retry wait')));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('admission', () => {
+  test('every attempt, retries included, passes admission again', async () => {
+    let acquired = 0;
+    let released = 0;
+    const admission: Admission = {
+      acquire: () => {
+        acquired++;
+        return Promise.resolve(() => void released++);
+      },
+    };
+    const s = await startStack({ admission });
+    try {
+      s.sim.enqueue('zai_error;status=429;code=1302', 'zai_error;status=429;code=1302', 'ok');
+      const r = await post(s);
+      assert.equal(r.status, 200);
+      assert.equal(acquired, 3);
+      assert.equal(released, 3);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a client that leaves while queued never reaches Z.AI', async () => {
+    let queued: (() => void) | null = null;
+    const admission: Admission = {
+      acquire: (_x, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => reject(new Error('left')), { once: true });
+          queued?.();
+        }),
+    };
+    const s = await startStack({ admission });
+    try {
+      const inQueue = new Promise<void>((r) => {
+        queued = r;
+      });
+      const ctl = new AbortController();
+      const p = fetch(`${s.url}/v1/messages`, { method: 'POST', body: ANT, signal: ctl.signal });
+      await inQueue;
+      ctl.abort();
+      await assert.rejects(p);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(s.sim.journal.length, 0);
+      assert.equal(s.proxy.inflight(), 0);
     } finally {
       await s.close();
     }
