@@ -11,7 +11,7 @@ export interface ResponseTap {
   end(): Buffer | null;
   /** A complete non-streaming body; returns the body to send (usage added where absent, which may
    *  need an off-thread count first). */
-  body(b: Buffer): Buffer | Promise<Buffer>;
+  body(b: Buffer, parsed: unknown): Buffer | Promise<Buffer>;
   /** Input tokens known before the response headers go out (for X-Token-Input), or null. */
   inputTokens(): number | null;
 }

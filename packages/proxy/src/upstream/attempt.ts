@@ -136,11 +136,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
       case Mode.Buffer: {
         const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
         this.chunks = [];
-        if (!isJson(body)) {
+        const parsed = parseJson(body);
+        if (parsed === INVALID) {
           this.fail('truncated_response', null, body);
           return;
         }
-        const out = x.tap === null ? body : x.tap.body(body);
+        const out = x.tap === null ? body : x.tap.body(body, parsed);
         if (Buffer.isBuffer(out)) this.deliver(out);
         else
           out.then(
@@ -243,13 +244,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-/** A cheap validity check of a complete JSON body (the usage tap parses it again only when counting). */
-function isJson(body: Buffer): boolean {
-  if (body.length === 0) return false;
+const INVALID = Symbol('invalid JSON');
+
+/** Parses a complete JSON body once: validation and the usage tap share the result. */
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return INVALID;
   try {
-    JSON.parse(body.toString('utf8'));
-    return true;
+    return JSON.parse(body.toString('utf8'));
   } catch {
-    return false;
+    return INVALID;
   }
 }

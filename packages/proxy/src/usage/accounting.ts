@@ -6,7 +6,7 @@ import { type Config, ConfigError } from '../config.ts';
 import type { Exchange, ResponseTap } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { addUsage, extractJsonUsage } from './json-usage.ts';
+import { addUsage, usageOf } from './json-usage.ts';
 import { foldModel } from './models.ts';
 import {
   createPricing,
@@ -186,10 +186,10 @@ class UsageTap implements ResponseTap {
     return f.flush;
   }
 
-  body(b: Buffer): Buffer | Promise<Buffer> {
+  body(b: Buffer, parsed: unknown): Buffer | Promise<Buffer> {
     this.saw2xx = true;
     const api = this.x.route.family;
-    const j = extractJsonUsage(api, b);
+    const j = usageOf(api, parsed);
     if (hasAny(j.usage)) {
       this.usage = j.usage;
       this.knownInput = j.usage.input + j.usage.cache_read + j.usage.cache_write;
@@ -197,7 +197,7 @@ class UsageTap implements ResponseTap {
     }
     if (!j.isObject || j.hasUsageKey) return b;
     // No usage from Z.AI: estimate both directions (off the main thread when large) and add it.
-    return this.estimate(j.outputText ?? '').then((u) => addUsage(api, b, u));
+    return this.estimate(j.outputText ?? '').then((u) => addUsage(api, b, u, parsed));
   }
 
   inputTokens(): number | null {

@@ -2,7 +2,7 @@
 // Other modules import only from this index.
 
 export { type Accounting, createAccounting, noAccounting } from './accounting.ts';
-export { addUsage, extractJsonUsage, type JsonUsage } from './json-usage.ts';
+export { addUsage, extractJsonUsage, type JsonUsage, usageOf } from './json-usage.ts';
 export { CLAUDE_FAMILIES, foldModel, KNOWN_GLM_MODELS, modelLabels, OTHER_MODEL } from './models.ts';
 export {
   createPricing,

@@ -30,7 +30,12 @@ const CLOSE_BRACE = 0x7d;
 
 /** Usage reported in a complete JSON response body, or null when absent/unparseable. */
 export function extractJsonUsage(api: ApiFamily, body: Buffer): JsonUsage {
-  const obj = parseBodyObject(body);
+  return usageOf(api, parseBodyObject(body));
+}
+
+/** As extractJsonUsage, for a body the caller already parsed (the proxy parses each body once). */
+export function usageOf(api: ApiFamily, parsed: unknown): JsonUsage {
+  const obj = asObject(parsed);
   if (obj === null) return { ...NOT_OBJECT };
   const hasUsageKey = Object.hasOwn(obj, 'usage');
   const u = asObject(obj.usage);
@@ -49,8 +54,8 @@ export function extractJsonUsage(api: ApiFamily, body: Buffer): JsonUsage {
  *  Anthropic form {input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens};
  *  OpenAI form {prompt_tokens, completion_tokens, total_tokens}. Returns the original buffer if body is not
  *  a JSON object, or already has a `usage` member (a duplicate key would be ambiguous). */
-export function addUsage(api: ApiFamily, body: Buffer, usage: Usage): Buffer {
-  const obj = parseBodyObject(body);
+export function addUsage(api: ApiFamily, body: Buffer, usage: Usage, parsed?: unknown): Buffer {
+  const obj = parsed === undefined ? parseBodyObject(body) : asObject(parsed);
   if (obj === null || Object.hasOwn(obj, 'usage')) return body;
   let close = body.length - 1;
   while (close >= 0 && isJsonSpace(body[close]!)) close--;
