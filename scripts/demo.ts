@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { loadConfig } from '../packages/proxy/src/config.ts';
 import { createLogger } from '../packages/proxy/src/log.ts';
 import { createProxy } from '../packages/proxy/src/server.ts';
+import { createAccounting } from '../packages/proxy/src/usage/index.ts';
 
 const DEMO_KEY = 'demo-zai-key';
 
@@ -16,7 +17,8 @@ const cfg = loadConfig({
   ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });
-const proxy = createProxy(cfg, { log: createLogger(cfg.LOG_LEVEL) });
+const log = createLogger(cfg.LOG_LEVEL);
+const proxy = createProxy(cfg, { log, accounting: await createAccounting(cfg, log) });
 const { port } = await proxy.listen(0, '127.0.0.1');
 const base = `http://127.0.0.1:${port}`;
 console.log(`\nsimulated Z.AI upstream: ${sim.url}\nzai-proxy:                ${base}\n`);

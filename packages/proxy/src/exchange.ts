@@ -13,7 +13,7 @@ export interface ResponseTap {
    *  need an off-thread count first). */
   body(b: Buffer, parsed: unknown): Buffer | Promise<Buffer>;
   /** Input tokens known before the response headers go out (for X-Token-Input), or null. */
-  inputTokens(): number | null;
+  inputTokens(): { n: number; estimate: boolean } | null;
 }
 
 export interface Exchange {
@@ -49,4 +49,6 @@ export interface Exchange {
   waitNs: bigint;
   /** Headers have been sent; nothing can be retried after this. */
   committed: boolean;
+  /** The proxy itself broke the client connection (upstream failed mid-stream, shutdown timeout). */
+  brokenByProxy: boolean;
 }

@@ -60,6 +60,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
 
   let inflight = 0;
   let draining = false;
+  let aborting = false; // shutdown timeout reached: connections closed by the proxy, not by clients
   let idle: (() => void) | null = null;
 
   const sendError = (x: Exchange, e: GatewayError) => writeError(x.res, x.route.surface, e, x);
@@ -145,7 +146,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
     }
     if (draining) {
       res.setHeader('connection', 'close');
-      reject(req, res, route.surface, new GatewayError('SHUTTING_DOWN'), route);
+      reject(req, res, route.surface, new GatewayError('SHUTTING_DOWN', undefined, 1), route);
       return;
     }
     if (!authorized(req)) {
@@ -194,6 +195,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
       tFirstByte: 0n,
       waitNs: 0n,
       committed: false,
+      brokenByProxy: false,
     };
     inflight++;
     inflightGauge.set(inflight);
@@ -231,7 +233,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
       x.clientGone = true;
       x.abort.abort();
       x.controller?.abort(new Error('client disconnected'));
-      metrics.clientAborts.labels(x.route.label, v).inc();
+      if (!x.brokenByProxy && !aborting) metrics.clientAborts.labels(x.route.label, v).inc();
     }
     const end = process.hrtime.bigint();
     const status = x.clientGone && !x.committed ? '499' : String(x.status || 499);
@@ -285,6 +287,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
         const r = await Promise.race([drained.then(() => 'drained' as const), t]);
         if (r === 'timeout') {
           log.warn({ inflight }, 'Shutdown timeout reached; aborting in-flight requests');
+          aborting = true;
           server.closeAllConnections();
         }
       }

@@ -131,6 +131,12 @@ describe('accounting', () => {
           assert.ok(at > 0, `${c.name}: usage added`);
           const original = Buffer.from(`${text.slice(0, at)}}`);
           assert.equal(sha(original), j.responseSha256, `${c.name}: every other byte unchanged`);
+          assert.equal(
+            r.headers.get('x-token-source'),
+            'estimate',
+            `${c.name}: X-Token-Input marked as an estimate`,
+          );
+          assert.ok(Number(r.headers.get('x-token-input')) > 0);
           const added = JSON.parse(text).usage;
           assert.ok(
             (added.input_tokens ?? added.prompt_tokens) > 0 &&
@@ -244,6 +250,12 @@ describe('accounting', () => {
     await counter.close();
     assert.deepEqual(await json(local), { input_tokens: n });
     assert.equal(local.headers.get('x-token-input'), String(n));
+    const text = await s.metricsText();
+    assert.equal(
+      metricValue(text, 'zai_proxy_upstream_errors_total', { error_type: '404' }),
+      0,
+      'an expected 404 is no alert',
+    );
     const sdk = new Anthropic({ apiKey: 'x', baseURL: s.url, maxRetries: 0 });
     const r = await sdk.messages.countTokens(
       { model: 'glm-4.6', messages: [{ role: 'user', content: 'hello there' }] },
@@ -274,7 +286,9 @@ describe('accounting modes', () => {
   test('fallback counter: visible in /health, a metric and the log lines of the guide', async () => {
     const s = await startStack({ env: { TOKENIZER_FALLBACK: 'true' } });
     try {
-      assert.equal((await json(await fetch(`${s.url}/health`))).token_counting.mode, 'fallback');
+      const tc = (await json(await fetch(`${s.url}/health`))).token_counting;
+      assert.equal(tc.mode, 'fallback');
+      assert.equal(tc.encoding, 'utf8_bytes_div_4');
       assert.equal(
         metricValue(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'fallback' }),
         1,
@@ -310,6 +324,33 @@ describe('accounting modes', () => {
     }
   });
 
+  test('a usage member without usable counts: the output is estimated, the body left as it is', async () => {
+    const s = await startStack();
+    try {
+      const body = JSON.stringify({
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'text', text: 'four words of output' }],
+        usage: {},
+      });
+      const r = await fetch(`${s.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-sim-scenario': `status;code=200;body=${encodeURIComponent(body)}` },
+        body: JSON.stringify(ant(false)),
+      });
+      assert.equal(await r.text(), body);
+      await waitFor(
+        async () =>
+          metricValue(await s.metricsText(), 'zai_proxy_tokens_total', {
+            direction: 'output',
+            source: 'estimate',
+          }) > 0,
+      );
+    } finally {
+      await s.close();
+    }
+  });
   test('a bad PRICING_JSON stops startup naming the variable', async () => {
     await assert.rejects(
       startStack({ env: { PRICING_JSON: '{"glm-4.6": {"input": "cheap"}}' } }),

@@ -222,6 +222,17 @@ describe('retry engine', () => {
     });
   }
 
+  test('a 2xx JSON body cut off mid-way is a truncated response (Z.AI answered), not a connection failure', async () => {
+    const before = await m('zai_proxy_upstream_errors_total', { error_type: 'truncated_response' });
+    s.sim.enqueue('reset_mid_stream', 'ok');
+    const r = await post(s);
+    assert.equal(r.status, 200);
+    assert.equal(s.sim.journal.length, 2);
+    assert.equal(
+      (await m('zai_proxy_upstream_errors_total', { error_type: 'truncated_response' })) - before,
+      1,
+    );
+  });
   test('2xx validation applies only to JSON routes: an empty models answer passes through', async () => {
     s.sim.enqueue('empty');
     const r = await fetch(`${s.url}/v1/models`);

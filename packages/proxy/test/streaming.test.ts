@@ -158,12 +158,24 @@ describe('streaming', () => {
   });
 
   test('upstream breaking mid-stream breaks the client connection, never a clean end', async () => {
+    const aborts0 = metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total');
     const { res } = await open(s.url, '/v1/messages', anthropicBody(), {
       'x-sim-scenario': 'reset_mid_stream;after=3',
     });
     const { bytes, broken } = await drain(res);
     assert.equal(broken, true);
     assert.ok(bytes.length > 0, 'the events before the break were delivered');
+    await waitUntil(
+      async () =>
+        metricValue(await s.metricsText(), 'zai_proxy_upstream_errors_total', { error_type: 'read_error' }) >=
+        1,
+    );
+    assert.equal(
+      metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total'),
+      aborts0,
+      'the proxy broke it, not the client',
+    );
+    assert.ok(s.logs.some((l) => l.includes('Upstream broke mid-response')));
     const oai = new OpenAI({ apiKey: 'x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     await assert.rejects(async () => {
       const st = await oai.chat.completions.create(

@@ -34,7 +34,6 @@ enum Mode {
 }
 
 const EMPTY = Buffer.alloc(0);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** The undici handler for one attempt; resolves `done` exactly once. */
 export class Attempt implements Dispatcher.DispatchHandler {
@@ -51,6 +50,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     private readonly maxBuffer: number,
     private readonly done: (o: AttemptOutcome) => void,
     private readonly onUpstreamError: (type: string) => void,
+    private readonly onBrokenStream: (err: Error) => void,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -166,7 +166,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (x.committed) {
       // Headers and maybe bytes are out: the only honest signal left is a broken connection,
       // never a clean end (an OpenAI client takes a clean end without [DONE] as a full answer).
-      if (!x.clientGone) this.onUpstreamError('read_error');
+      if (!x.clientGone) {
+        this.onUpstreamError('read_error');
+        this.onBrokenStream(err);
+        x.brokenByProxy = true;
+      }
       x.res.destroy(err);
       this.settle({ type: 'committed' });
       return;
@@ -176,12 +180,24 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     const code = (err as { code?: string }).code;
-    this.fail(
-      code !== undefined && TIMEOUT_CODES.has(code) && code !== 'UND_ERR_CONNECT_TIMEOUT'
-        ? 'timeout'
-        : 'network',
-      err,
-    );
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      this.fail('timeout', err); // Z.AI may still be generating (and billing): never retried
+      return;
+    }
+    switch (this.mode) {
+      case Mode.Buffer:
+        // A 2xx body cut off: Z.AI answered, so this is a truncated response, not a connection failure.
+        this.fail('truncated_response', err);
+        return;
+      case Mode.StreamPeek:
+        this.fail('empty_streaming', err);
+        return;
+      case Mode.Error:
+        this.fail('status', err, Buffer.concat(this.chunks));
+        return;
+      default:
+        this.fail('network', err);
+    }
   }
 
   /** Pause the upstream body while the client socket drains. */
@@ -199,8 +215,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     if (contentLength >= 0) h['content-length'] = contentLength;
     if (x.tap !== null) {
-      const n = x.tap.inputTokens();
-      if (n !== null) h['x-token-input'] = String(n);
+      const t = x.tap.inputTokens();
+      if (t !== null) {
+        h['x-token-input'] = String(t.n);
+        if (t.estimate) h['x-token-source'] = 'estimate';
+      }
     }
     x.status = this.status;
     x.committed = true;

@@ -90,7 +90,17 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     const onDrain = () => attemptHandler?.resumeIfPaused();
     x.res.on('drain', onDrain);
     const outcome = await new Promise<AttemptOutcome>((resolve) => {
-      const a = new Attempt(x, d.maxResponseBuffer, resolve, (t) => m.upstreamErrors.labels(t, v).inc());
+      const a = new Attempt(
+        x,
+        d.maxResponseBuffer,
+        resolve,
+        (t) => m.upstreamErrors.labels(t, v).inc(),
+        (err) =>
+          d.log.warn(
+            { requestId: x.id, code: (err as { code?: string }).code, bytesSent: x.bytesOut },
+            'Upstream broke mid-response; breaking the client connection',
+          ),
+      );
       attemptHandler = a;
       d.client.dispatch(
         {
@@ -113,6 +123,19 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
       return;
     }
     if (x.clientGone) return;
+
+    if (
+      outcome.kind === 'status' &&
+      x.route.kind === 'count_tokens' &&
+      COUNT_TOKENS_UNSUPPORTED.has(outcome.status)
+    ) {
+      // Z.AI lacks the endpoint: an expected answer, not an upstream error to alert on.
+      const local = d.countTokensLocally(x);
+      if (local !== null) {
+        await answerCountTokens(x, local);
+        return;
+      }
+    }
 
     let zai: ZaiError | undefined;
     if (outcome.kind === 'status') {
@@ -149,13 +172,6 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     }
 
     if (!decision.retry) {
-      if (x.route.kind === 'count_tokens' && COUNT_TOKENS_UNSUPPORTED.has(outcome.status)) {
-        const local = d.countTokensLocally(x);
-        if (local !== null) {
-          await answerCountTokens(x, local);
-          return;
-        }
-      }
       writeFailure(x, d, outcome, zai, decision.clientRetryAfterSec);
       return;
     }

@@ -140,7 +140,7 @@ function createEnabledAccounting(ctx: Ctx): Accounting {
     health: () => ({
       enabled: true,
       mode: ctx.counter.mode,
-      encoding: 'cl100k_base',
+      encoding: ctx.counter.mode === 'tiktoken' ? 'cl100k_base' : 'utf8_bytes_div_4',
       model: ctx.defaultModel,
     }),
     close: () => ctx.counter.close(),
@@ -195,13 +195,15 @@ class UsageTap implements ResponseTap {
       this.knownInput = j.usage.input + j.usage.cache_read + j.usage.cache_write;
       return b;
     }
-    if (!j.isObject || j.hasUsageKey) return b;
-    // No usage from Z.AI: estimate both directions (off the main thread when large) and add it.
-    return this.estimate(j.outputText ?? '').then((u) => addUsage(api, b, u, parsed));
+    if (!j.isObject) return b;
+    // No usable usage from Z.AI: estimate both directions (off the main thread when large) and add a
+    // usage member unless the body already has one (a duplicate key would be ambiguous).
+    const estimated = this.estimate(j.outputText ?? '');
+    return j.hasUsageKey ? estimated.then(() => b) : estimated.then((u) => addUsage(api, b, u, parsed));
   }
 
-  inputTokens(): number | null {
-    return this.knownInput;
+  inputTokens(): { n: number; estimate: boolean } | null {
+    return this.knownInput === null ? null : { n: this.knownInput, estimate: !hasAny(this.usage) };
   }
 
   /** Records what this exchange consumed; called once when it ends. */
