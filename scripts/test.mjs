@@ -14,7 +14,7 @@ function find(dir, out) {
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : find('packages', []).sort();
+const files = only.length > 0 ? only : find('bench', find('packages', [])).sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

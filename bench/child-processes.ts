@@ -1,0 +1,149 @@
+// Starts the bench's sim and proxy as child processes (each on its own event loop) and stops them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ChildStats } from './child-control.ts';
+
+export const BENCH_KEY = 'zai-bench-KEY-0123456789abcdef';
+
+const READY_TIMEOUT_MS = 30_000; // 30 s: tsx compiles the proxy on first start
+const STOP_TIMEOUT_MS = 3_000; // 3 s, then SIGKILL
+const ASK_TIMEOUT_MS = 5_000; // 5 s for a child to answer over IPC
+
+/** A running child that printed `listening <url>`. */
+export interface Child {
+  readonly name: string;
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** CPU time and memory of the child, over IPC. */
+  stats(): Promise<ChildStats>;
+  /** Runs a command the child serves (see child-control.ts) and waits for its acknowledgement. */
+  command(type: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SimChild extends Child {
+  /** Clears the sim's journal (it keeps every request body) and waits for the acknowledgement. */
+  reset(): Promise<void>;
+}
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  stats?: ChildStats;
+}
+
+/** Sends one command over IPC and waits for its reply (matched by id). */
+function ask(child: ChildProcess, name: string, type: string, id: number): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error(`${name}: no answer to ${type} within ${ASK_TIMEOUT_MS} ms`));
+    }, ASK_TIMEOUT_MS);
+    function onMessage(msg: Reply): void {
+      if (msg.id !== id) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      if (msg.ok) resolve(msg);
+      else reject(new Error(`${name}: ${type} refused`));
+    }
+    child.on('message', onMessage);
+    child.send({ type, id });
+  });
+}
+
+/** Environment a child may inherit: enough for node and tsx to run, nothing that configures the proxy. */
+function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+async function startChild(name: string, script: string, env: Record<string, string>): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    {
+      env: { ...baseEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(
+      () => fail(new Error(`${name}: not listening after ${READY_TIMEOUT_MS} ms`)),
+      READY_TIMEOUT_MS,
+    );
+    function fail(err: Error): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    }
+    child.once('exit', (code, sig) => fail(new Error(`${name}: exited before listening (${code ?? sig})`)));
+    child.on('error', fail);
+    lines.on('line', (line) => {
+      const m = settled ? null : /^listening (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (m !== null) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(m[1]!);
+      } else {
+        process.stderr.write(`[${name}] ${line}\n`); // the proxy's warn-level logs
+      }
+    });
+  });
+  let nextId = 0;
+  return {
+    name,
+    url,
+    process: child,
+    async stats() {
+      return (await ask(child, name, 'stats', ++nextId)).stats!;
+    },
+    async command(type) {
+      await ask(child, name, type, ++nextId);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Starts the simulated Z.AI upstream in its own process. */
+export async function startSimChild(): Promise<SimChild> {
+  const c = await startChild('sim', './sim-process.ts', { SIM_API_KEY: BENCH_KEY });
+  return { ...c, reset: () => c.command('reset') };
+}
+
+/**
+ * Starts a proxy in its own process in front of the sim. `env` overrides the bench defaults, so a
+ * variant (token counting on, another limiter setting) is one call with one more variable.
+ */
+export function startProxyChild(
+  name: string,
+  simUrl: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
+  return startChild(name, './proxy-process.ts', {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    ZAI_API_KEY: BENCH_KEY,
+    ZAI_TARGET_URL: `${simUrl}/api/anthropic`,
+    ZAI_OPENAI_TARGET_URL: `${simUrl}/api/paas/v4`,
+    TOKEN_COUNTING_ENABLED: 'false',
+    ...env,
+  });
+}
