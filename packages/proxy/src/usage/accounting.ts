@@ -16,7 +16,7 @@ import {
   parsePriceTable,
 } from './pricing.ts';
 import { estimateInputTokens } from './request-text.ts';
-import { createStreamObserver, type StreamObserver } from './stream-observer.ts';
+import { createStreamObserver, type StreamObserver, type StreamResult } from './stream-observer.ts';
 import { createTokenCounter, type TokenCounter } from './tokenizer.ts';
 import { type ApiFamily, DIRECTIONS, type Usage } from './types.ts';
 
@@ -154,8 +154,10 @@ const hasAny = (u: Usage | null): u is Usage =>
 class UsageTap implements ResponseTap {
   private observer: StreamObserver | null = null;
   private usage: Usage | null = null;
-  /** Output tokens estimated from the text that went by (streams), or counted from a body. */
-  private outputEstimate = 0;
+  /** A finished stream's text, for an output estimate only if Z.AI reported no usage. */
+  private streamText: StreamResult['outputText'] | null = null;
+  /** Output tokens counted from a non-streaming body that had no usage. */
+  private bodyOutput: number | null = null;
   private estimatedInput: number | null = null;
   private knownInput: number | null = null;
   private saw2xx = false;
@@ -169,10 +171,7 @@ class UsageTap implements ResponseTap {
   chunk(b: Buffer): Buffer | null {
     if (this.observer === null) {
       this.saw2xx = true;
-      this.observer = createStreamObserver(this.x.route.family, {
-        stripUsageChunk: this.strip,
-        countOutput: this.ctx.counter.count,
-      });
+      this.observer = createStreamObserver(this.x.route.family, { stripUsageChunk: this.strip });
     }
     return this.observer.push(b);
   }
@@ -182,7 +181,7 @@ class UsageTap implements ResponseTap {
     const f = this.observer.finish();
     this.observer = null;
     this.usage = f.usage;
-    this.outputEstimate = f.outputTextTokens;
+    this.streamText = f.outputText;
     return f.flush;
   }
 
@@ -198,7 +197,7 @@ class UsageTap implements ResponseTap {
     if (!j.isObject) return b;
     // No usable usage from Z.AI: estimate both directions (off the main thread when large) and add a
     // usage member unless the body already has one (a duplicate key would be ambiguous).
-    const estimated = this.estimate(j.outputText ?? '');
+    const estimated = this.estimateBody(j.outputText ?? '');
     return j.hasUsageKey ? estimated.then(() => b) : estimated.then((u) => addUsage(api, b, u, parsed));
   }
 
@@ -214,31 +213,35 @@ class UsageTap implements ResponseTap {
       record(this.ctx, this.x, this.usage, 'provider');
       return;
     }
-    if (this.estimatedInput !== null) {
-      record(
-        this.ctx,
-        this.x,
-        { input: this.estimatedInput, output: this.outputEstimate, cache_read: 0, cache_write: 0 },
-        'estimate',
-      );
-      return;
-    }
-    const output = this.outputEstimate;
-    this.estimateInput().then(
-      (input) => record(this.ctx, this.x, { input, output, cache_read: 0, cache_write: 0 }, 'estimate'),
+    this.estimateRest().then(
+      (u) => record(this.ctx, this.x, u, 'estimate'),
       (err) =>
         this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
     );
   }
 
-  private async estimate(outputText: string): Promise<Usage> {
-    const [input, output] = await Promise.all([
-      this.estimateInput(),
-      timedCount(this.ctx, () => this.ctx.counter.countAsync(outputText), 'output', this.x),
-    ]);
-    this.outputEstimate = output;
+  private async estimateBody(outputText: string): Promise<Usage> {
+    const [input, output] = await Promise.all([this.estimateInput(), this.countOutput(outputText, 1)]);
+    this.bodyOutput = output;
     this.knownInput = input;
     return { input, output, cache_read: 0, cache_write: 0 };
+  }
+
+  /** The estimate for a stream, or for a body already estimated when its usage was added. */
+  private async estimateRest(): Promise<Usage> {
+    const input = this.estimatedInput ?? (await this.estimateInput());
+    let output = this.bodyOutput ?? 0;
+    if (this.streamText !== null) {
+      const { text, scale } = this.streamText();
+      output = await this.countOutput(text, scale);
+    }
+    return { input, output, cache_read: 0, cache_write: 0 };
+  }
+
+  private countOutput(text: string, scale: number): Promise<number> {
+    return timedCount(this.ctx, () => this.ctx.counter.countAsync(text), 'output', this.x).then((n) =>
+      Math.round(n * scale),
+    );
   }
 
   private async estimateInput(): Promise<number> {

@@ -23,9 +23,10 @@ export {
 } from './request-text.ts';
 export {
   createStreamObserver,
+  DEFERRED_DATA_CHARS,
   type StreamObserver,
   type StreamObserverOptions,
-  TEXT_BATCH_CHARS,
+  type StreamResult,
 } from './stream-observer.ts';
 export {
   countByBytes,

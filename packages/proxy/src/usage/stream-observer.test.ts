@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStreamObserver, TEXT_BATCH_CHARS } from './stream-observer.ts';
+import { createStreamObserver, DEFERRED_DATA_CHARS, type StreamResult } from './stream-observer.ts';
 import type { ApiFamily, Usage } from './types.ts';
 
 // countOutput stub: characters, so the collected text can be checked exactly.
@@ -140,7 +140,7 @@ function randomSplit(buf: Buffer, seed: number): Buffer[] {
 }
 
 function run(api: ApiFamily, chunks: Buffer[], strip = false) {
-  const o = createStreamObserver(api, { stripUsageChunk: strip, countOutput: byLength });
+  const o = createStreamObserver(api, { stripUsageChunk: strip });
   const out: Buffer[] = [];
   for (const c of chunks) {
     const r = o.push(c);
@@ -149,7 +149,13 @@ function run(api: ApiFamily, chunks: Buffer[], strip = false) {
   }
   const end = o.finish();
   if (end.flush !== null) out.push(end.flush);
-  return { ...end, forwarded: Buffer.concat(out).toString() };
+  return { ...end, outputTextTokens: estimate(end), forwarded: Buffer.concat(out).toString() };
+}
+
+/** The output estimate an observer's result gives, counting one token per character. */
+function estimate(r: StreamResult): number {
+  const t = r.outputText();
+  return Math.round(byLength(t.text) * t.scale);
 }
 
 function chunkings(text: string): Buffer[][] {
@@ -225,28 +231,24 @@ describe('stream observer: Anthropic', () => {
     assert.equal(r.outputTextTokens, 0);
   });
 
-  it('counts streamed text in bounded batches', () => {
+  it('keeps at most DEFERRED_DATA_CHARS of text payloads, unparsed, and scales the estimate past it', () => {
     const piece = 'x'.repeat(1000);
-    const n = Math.ceil((3 * TEXT_BATCH_CHARS) / piece.length);
     const ev = sse([
       ['content_block_delta', { type: 'content_block_delta', delta: { type: 'text_delta', text: piece } }],
     ]);
-    const calls: number[] = [];
-    const o = createStreamObserver('anthropic', {
-      stripUsageChunk: false,
-      countOutput: (t) => {
-        calls.push(t.length);
-        return t.length;
-      },
-    });
+    const n = Math.ceil((3 * DEFERRED_DATA_CHARS) / ev.length);
+    const o = createStreamObserver('anthropic', { stripUsageChunk: false });
     for (let i = 0; i < n; i++) o.push(Buffer.from(ev));
-    assert.equal(o.finish().outputTextTokens, n * piece.length);
-    assert.ok(calls.length >= 3 && Math.max(...calls) < TEXT_BATCH_CHARS + piece.length);
+    const r = o.finish();
+    const t = r.outputText();
+    assert.ok(t.text.length <= DEFERRED_DATA_CHARS, 'bounded');
+    assert.ok(t.scale > 2.5, `scaled (${t.scale})`);
+    assert.equal(Math.round(t.text.length * t.scale), n * piece.length);
   });
 
   it('ignores the strip option (only OpenAI has a usage-only chunk)', () => {
     const c = Buffer.from(ANTHROPIC);
-    const o = createStreamObserver('anthropic', { stripUsageChunk: true, countOutput: byLength });
+    const o = createStreamObserver('anthropic', { stripUsageChunk: true });
     assert.equal(o.push(c), c);
     assert.deepEqual(o.finish().usage, ANTHROPIC_USAGE);
   });
@@ -303,7 +305,7 @@ describe('stream observer: OpenAI', () => {
     const buf = Buffer.from(OPENAI);
     const expected = OPENAI_HEAD + OPENAI_TAIL;
     for (let k = 0; k <= buf.length; k++) {
-      const o = createStreamObserver('openai', { stripUsageChunk: true, countOutput: byLength });
+      const o = createStreamObserver('openai', { stripUsageChunk: true });
       const first = o.push(buf.subarray(0, k));
       // everything up to the last complete event is out at once
       const boundary = buf.subarray(0, k).lastIndexOf('\n\n');
@@ -318,7 +320,7 @@ describe('stream observer: OpenAI', () => {
 
   it('strip mode passes whole-event chunks through as the same Buffer', () => {
     const events = OPENAI_HEAD.split(/(?<=\n\n)/).map((e) => Buffer.from(e));
-    const o = createStreamObserver('openai', { stripUsageChunk: true, countOutput: byLength });
+    const o = createStreamObserver('openai', { stripUsageChunk: true });
     for (const e of events) assert.equal(o.push(e), e);
     assert.equal(o.push(Buffer.from(USAGE_EVENT)), null);
     const done = Buffer.from(OPENAI_TAIL);
@@ -328,7 +330,7 @@ describe('stream observer: OpenAI', () => {
   it('strip mode stops holding an event past 1 MiB and forwards it unchanged', () => {
     const big = `data: {"choices":[],"usage":{"prompt_tokens":1},"pad":"${'z'.repeat(2 * 1024 * 1024)}"}\n\n`;
     const text = OPENAI_HEAD + big + USAGE_EVENT + OPENAI_TAIL;
-    const o = createStreamObserver('openai', { stripUsageChunk: true, countOutput: byLength });
+    const o = createStreamObserver('openai', { stripUsageChunk: true });
     let out = '';
     let maxHeld = 0;
     let pushed = 0;

@@ -26,27 +26,39 @@ export interface StreamObserver {
    *  or null when nothing is to be sent yet. */
   push(chunk: Buffer): Buffer | null;
   /** End of stream: bytes still held back (strip mode only) and what was learned. */
-  finish(): { flush: Buffer | null; usage: Usage | null; outputTextTokens: number };
+  finish(): StreamResult;
+}
+
+/** What a finished stream told: reported usage, and the streamed text for an estimate when it told none. */
+export interface StreamResult {
+  flush: Buffer | null;
+  usage: Usage | null;
+  /** The text that streamed (deltas parsed only now, on demand) and the factor to scale its count by
+   *  when more streamed than was kept (DEFERRED_DATA_CHARS). */
+  outputText(): { text: string; scale: number };
 }
 
 /** Options of one observer. */
 export interface StreamObserverOptions {
   /** OpenAI only: remove the usage-only chunk the proxy asked for on the client's behalf. */
   stripUsageChunk: boolean;
-  /** Token count of streamed text, for the output estimate. */
-  countOutput: (text: string) => number;
 }
 
-/** Streamed text is counted in batches of this many UTF-16 units, then dropped (bounded memory). */
-export const TEXT_BATCH_CHARS = 64 * 1024;
+/** Text-delta payloads are kept unparsed up to this many UTF-16 units; beyond it only their size is
+ *  counted and the estimate is scaled. Z.AI nearly always reports usage, so parsing every delta as it
+ *  streams (and tokenizing its text) was the largest cost of counting: ~13 % of proxy CPU on SSE. */
+export const DEFERRED_DATA_CHARS = 256 * 1024;
 
 interface ObserverState {
   readonly sse: SseState;
+  readonly api: ApiFamily;
   readonly strip: boolean;
-  readonly countOutput: (text: string) => number;
   usage: Usage | null;
-  text: string;
-  textTokens: number;
+  /** Raw `data:` payloads that may carry streamed text, kept for an estimate that is rarely needed. */
+  deltas: string[];
+  deltaChars: number;
+  /** Size of the payloads past DEFERRED_DATA_CHARS, not kept. */
+  skippedChars: number;
   // strip mode only: bytes [heldStart, sse.pos) not yet forwarded, and [start, end) pairs to remove
   readonly held: GrowBuffer;
   heldStart: number;
@@ -58,11 +70,12 @@ interface ObserverState {
 export function createStreamObserver(api: ApiFamily, opts: StreamObserverOptions): StreamObserver {
   const o: ObserverState = {
     sse: createSseState(),
+    api,
     strip: api === 'openai' && opts.stripUsageChunk,
-    countOutput: opts.countOutput,
     usage: null,
-    text: '',
-    textTokens: 0,
+    deltas: [],
+    deltaChars: 0,
+    skippedChars: 0,
     held: createGrowBuffer(),
     heldStart: 0,
     cuts: [],
@@ -89,7 +102,7 @@ function pushOpenAi(o: ObserverState, chunk: Buffer): Buffer {
 
 function finishPassThrough(o: ObserverState, onEvent: typeof onOpenAiEvent) {
   if (!o.finished) endSse(o.sse, onEvent, o);
-  return { flush: null, usage: result(o), outputTextTokens: flushText(o) };
+  return { flush: null, usage: result(o), outputText: () => deferredText(o) };
 }
 
 function pushStrip(o: ObserverState, chunk: Buffer): Buffer | null {
@@ -111,7 +124,7 @@ function finishStrip(o: ObserverState) {
     endSse(o.sse, onOpenAiEvent, o);
     flush = emit(o, EMPTY, o.sse.pos, o.sse.pos);
   }
-  return { flush, usage: result(o), outputTextTokens: flushText(o) };
+  return { flush, usage: result(o), outputText: () => deferredText(o) };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -166,18 +179,31 @@ function result(o: ObserverState): Usage | null {
   return o.usage;
 }
 
-function flushText(o: ObserverState): number {
-  if (o.text.length > 0) {
-    o.textTokens += o.countOutput(o.text);
-    o.text = '';
+/** Keeps a payload that may carry streamed text, unparsed, within the memory bound. */
+function defer(o: ObserverState, data: string): void {
+  if (o.deltaChars + data.length > DEFERRED_DATA_CHARS) {
+    o.skippedChars += data.length;
+    return;
   }
-  return o.textTokens;
+  o.deltas.push(data);
+  o.deltaChars += data.length;
 }
 
-function addText(o: ObserverState, t: unknown): void {
-  if (typeof t !== 'string' || t.length === 0) return;
-  o.text += t;
-  if (o.text.length >= TEXT_BATCH_CHARS) flushText(o);
+/** Parses the kept payloads for their text (once, only when an estimate is wanted). */
+function deferredText(o: ObserverState): { text: string; scale: number } {
+  const parts: string[] = [];
+  const collect = o.api === 'anthropic' ? anthropicDeltaText : openAiDeltaText;
+  for (const data of o.deltas) {
+    const ev = parseObject(data);
+    if (ev !== null) collect(ev, parts);
+  }
+  o.deltas = [];
+  const scale = o.deltaChars === 0 ? 1 : (o.deltaChars + o.skippedChars) / o.deltaChars;
+  return { text: parts.join(''), scale };
+}
+
+function addText(parts: string[], t: unknown): void {
+  if (typeof t === 'string' && t.length > 0) parts.push(t);
 }
 
 function parseObject(data: string): Record<string, unknown> | null {
@@ -206,20 +232,30 @@ function mayMatter(data: string): boolean {
 function onAnthropicEvent(o: ObserverState, s: SseState): void {
   const data = s.data!;
   const name = s.event;
+  if (name === 'content_block_delta' || (name === '' && data.includes('"content_block_delta"'))) {
+    defer(o, data); // text, thinking or tool input: parsed only if an estimate is ever needed
+    return;
+  }
   if (!USEFUL_EVENTS.has(name) && (IGNORED_EVENTS.has(name) || !mayMatter(data))) return;
   const ev = parseObject(data);
   if (ev === null) return;
   const type = typeof ev.type === 'string' ? ev.type : name;
-  if (type === 'content_block_delta') {
-    const d = asObject(ev.delta); // text_delta, thinking_delta or input_json_delta
-    if (d !== null) addText(o, d.text ?? d.thinking ?? d.partial_json);
-  } else if (type === 'message_delta') {
+  if (type === 'message_delta') {
     // Last reported value per field wins: this replaces only the fields message_delta carries.
     o.usage = mergeAnthropicUsage(o.usage, asObject(ev.usage));
   } else if (type === 'message_start') {
     const m = asObject(ev.message);
     if (m !== null) o.usage = mergeAnthropicUsage(o.usage, asObject(m.usage));
+  } else if (type === 'content_block_delta') {
+    defer(o, data); // named otherwise by its event line, but a delta all the same
   }
+}
+
+/** Text of one Anthropic content_block_delta (text_delta, thinking_delta or input_json_delta). */
+function anthropicDeltaText(ev: Record<string, unknown>, parts: string[]): void {
+  if (ev.type !== 'content_block_delta') return;
+  const d = asObject(ev.delta);
+  if (d !== null) addText(parts, d.text ?? d.thinking ?? d.partial_json);
 }
 
 // --- OpenAI ----------------------------------------------------------------------------------------
@@ -227,30 +263,36 @@ function onAnthropicEvent(o: ObserverState, s: SseState): void {
 function onOpenAiEvent(o: ObserverState, s: SseState, end: number): void {
   const data = s.data!;
   if (data === '[DONE]') return;
-  // Every chunk may carry streamed text, so all are parsed; they are small (~200 B each).
+  defer(o, data); // every chunk may carry streamed text: kept, parsed only if an estimate is needed
+  // Only a chunk that mentions usage is parsed now; normally that is the last one.
+  if (!data.includes('"usage"')) return;
   const ev = parseObject(data);
   if (ev === null) return;
-  const choices = ev.choices;
-  if (Array.isArray(choices)) {
-    for (const c of choices) {
-      const d = asObject(asObject(c)?.delta);
-      if (d === null) continue;
-      addText(o, d.content);
-      addText(o, d.reasoning_content);
-      const calls = d.tool_calls;
-      if (!Array.isArray(calls)) continue;
-      for (const call of calls) {
-        const f = asObject(asObject(call)?.function);
-        if (f === null) continue;
-        addText(o, f.name);
-        addText(o, f.arguments);
-      }
-    }
-  }
-  const u = openAiUsage(asObject(ev.usage)); // usage is null in every chunk but the last one
+  const u = openAiUsage(asObject(ev.usage)); // `"usage": null` in chunks before the last
   if (u === null) return;
   o.usage = u; // the last chunk carrying usage wins
+  const choices = ev.choices;
   if (o.strip && Array.isArray(choices) && choices.length === 0 && s.fieldStart !== -1) {
     o.cuts.push(s.fieldStart, end);
+  }
+}
+
+/** Streamed text of one OpenAI chunk: content, reasoning and tool-call names and arguments. */
+function openAiDeltaText(ev: Record<string, unknown>, parts: string[]): void {
+  const choices = ev.choices;
+  if (!Array.isArray(choices)) return;
+  for (const c of choices) {
+    const d = asObject(asObject(c)?.delta);
+    if (d === null) continue;
+    addText(parts, d.content);
+    addText(parts, d.reasoning_content);
+    const calls = d.tool_calls;
+    if (!Array.isArray(calls)) continue;
+    for (const call of calls) {
+      const f = asObject(asObject(call)?.function);
+      if (f === null) continue;
+      addText(parts, f.name);
+      addText(parts, f.arguments);
+    }
   }
 }
