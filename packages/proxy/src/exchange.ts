@@ -23,7 +23,7 @@ export interface Exchange {
   readonly id: string;
   /** process.hrtime.bigint() at arrival. */
   readonly t0: bigint;
-  /** hrtime when the body was read and parsed: the proxy's own clock starts here. */
+  /** hrtime when the request body was fully received: the proxy's own clock starts here. */
   tReady: bigint;
   /** Request body as it goes upstream. */
   body: Buffer;
@@ -47,6 +47,9 @@ export interface Exchange {
   tFirstByte: bigint;
   /** Nanoseconds spent waiting on upstream, admission and retry back-off (not proxy overhead). */
   waitNs: bigint;
+  /** Milliseconds of the proxy's own work inside upstream callbacks (chunk handling, writes), which
+   *  waitNs includes and the overhead metric adds back. */
+  callbackMs: number;
   /** Headers have been sent; nothing can be retried after this. */
   committed: boolean;
   /** The proxy itself broke the client connection (upstream failed mid-stream, shutdown timeout). */

@@ -194,6 +194,7 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
       bytesOut: 0,
       tFirstByte: 0n,
       waitNs: 0n,
+      callbackMs: 0,
       committed: false,
       brokenByProxy: false,
     };
@@ -204,12 +205,14 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
     try {
       if (route.spec.method === 'POST') {
         x.body = await readBody(req, cfg.MAX_REQUEST_BYTES);
+        x.tReady = process.hrtime.bigint(); // the upload was the client's time; parsing is ours
         metrics.requestSize.labels(req.method!, route.label, v).observe(x.body.length);
         x.json = parseJsonObject(x.body);
         x.model = typeof x.json.model === 'string' ? x.json.model : null;
         x.stream = x.json.stream === true;
+      } else {
+        x.tReady = process.hrtime.bigint();
       }
-      x.tReady = process.hrtime.bigint();
       accounting.prepare(x);
       await forward(x, deps);
     } catch (err) {
@@ -244,8 +247,8 @@ export function createProxy(cfg: Config, opts: ProxyOptions): ProxyServer {
     if (x.tFirstByte !== 0n)
       metrics.timeToFirstByte.labels(x.route.label, v).observe(Number(x.tFirstByte - x.t0) / 1e9);
     if (x.tReady !== 0n) {
-      const own = end - x.tReady - x.waitNs;
-      metrics.overhead.labels(x.route.label, v).observe(Number(own > 0n ? own : 0n) / 1e9);
+      const own = Number(end - x.tReady - x.waitNs) / 1e9 + x.callbackMs / 1e3;
+      metrics.overhead.labels(x.route.label, v).observe(Math.max(own, 0));
     }
     accounting.settle(x);
     if (inflight === 0 && idle !== null) idle();

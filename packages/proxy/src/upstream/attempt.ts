@@ -59,11 +59,31 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.x.clientGone) controller.abort(new Error('client disconnected'));
   }
 
+  // The three response callbacks time the proxy's own work on the response (header handling, chunk
+  // observation, writes), which the overhead metric counts although it happens inside the attempt.
   onResponseStart(
     _c: Dispatcher.DispatchController,
     status: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
+    const t = performance.now();
+    this.started(status, headers);
+    this.x.callbackMs += performance.now() - t;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    const t = performance.now();
+    this.data(chunk);
+    this.x.callbackMs += performance.now() - t;
+  }
+
+  onResponseEnd(): void {
+    const t = performance.now();
+    this.ended();
+    this.x.callbackMs += performance.now() - t;
+  }
+
+  private started(status: number, headers: Record<string, string | string[] | undefined>): void {
     if (status < 200) return; // 1xx informational: the real response follows
     this.status = status;
     this.headers = headers;
@@ -81,7 +101,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  private data(chunk: Buffer): void {
     switch (this.mode) {
       case Mode.StreamPeek:
         if (chunk.length === 0) return;
@@ -118,7 +138,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  private ended(): void {
     const x = this.x;
     switch (this.mode) {
       case Mode.StreamPeek:
