@@ -233,6 +233,23 @@ describe('retry engine', () => {
       1,
     );
   });
+  test('a body compressed despite accept-encoding: identity passes through untouched, unvalidated', async () => {
+    s.sim.enqueue({
+      name: 'status',
+      status: 200,
+      body: 'not json, pretend gzip',
+      headers: [['Content-Encoding', 'gzip']],
+    });
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      body: ANT,
+      headers: { 'accept-encoding': 'identity' },
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-encoding'), 'gzip');
+    assert.equal(s.sim.journal.length, 1);
+  });
+
   test('2xx validation applies only to JSON routes: an empty models answer passes through', async () => {
     s.sim.enqueue('empty');
     const r = await fetch(`${s.url}/v1/models`);

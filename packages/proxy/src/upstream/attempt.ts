@@ -93,7 +93,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     const ct = headers['content-type'];
     const sse = typeof ct === 'string' && ct.includes('text/event-stream');
-    if (status < 300 && sse) this.mode = Mode.StreamPeek;
+    const enc = headers['content-encoding'];
+    if (enc !== undefined && enc !== 'identity') {
+      // Compressed despite accept-encoding: identity: unreadable here, so forwarded untouched and unobserved.
+      this.commit(false);
+      this.mode = Mode.Pass;
+    } else if (status < 300 && sse) this.mode = Mode.StreamPeek;
     else if (status < 300 && this.x.route.validateJson) this.mode = Mode.Buffer;
     else {
       this.commit(false);
