@@ -1,21 +1,51 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createSseState, endSse, feedSse, MAX_LINE_BYTES, type SseState } from './sse-parser.ts';
+import {
+  createSseState,
+  DATA_ASK,
+  DATA_KEEP,
+  DATA_SKIP,
+  type DataWant,
+  endSse,
+  eventNames,
+  feedSse,
+  lineHas,
+  MAX_LINE_BYTES,
+  needle,
+  type SseHooks,
+} from './sse-parser.ts';
 
 interface Seen {
   events: { event: string; data: string; start: number; end: number }[];
+  /** Every wantData question: the event name and the line's value. */
+  asked: { event: string; line: string }[];
+  answer: (event: string, line: string) => DataWant;
 }
 
-function record(seen: Seen, s: SseState, end: number): void {
-  seen.events.push({ event: s.event, data: s.data!, start: s.fieldStart, end });
+const NAMES = eventNames(['first', 'second', 'héllo']);
+const NO_NAMES = eventNames([]);
+
+const RECORD: SseHooks<Seen> = {
+  wantData(seen, s, buf, from, to) {
+    const line = buf.toString('utf8', from, to);
+    seen.asked.push({ event: s.event, line });
+    return seen.answer(s.event, line);
+  },
+  onEvent(seen, s, end) {
+    seen.events.push({ event: s.event, data: s.data!, start: s.fieldStart, end });
+  },
+};
+
+function feedAll(chunks: Buffer[], answer: Seen['answer'], maxLine?: number, names = NAMES): Seen {
+  const s = createSseState(names, maxLine);
+  const seen: Seen = { events: [], asked: [], answer };
+  for (const c of chunks) feedSse(s, c, RECORD, seen);
+  endSse(s, RECORD, seen);
+  return seen;
 }
 
-function parse(chunks: Buffer[], maxLine?: number): Seen['events'] {
-  const s = createSseState(maxLine);
-  const seen: Seen = { events: [] };
-  for (const c of chunks) feedSse(s, c, record, seen);
-  endSse(s, record, seen);
-  return seen.events;
+function parse(chunks: Buffer[], maxLine?: number, names = NAMES): Seen['events'] {
+  return feedAll(chunks, () => DATA_KEEP, maxLine, names).events;
 }
 
 function split(buf: Buffer, size: number): Buffer[] {
@@ -67,6 +97,8 @@ describe('sse-parser', () => {
     for (const input of [lf, crlf]) {
       const whole = parse([input]);
       for (const size of [1, 2, 3, 7, 64]) assert.deepEqual(parse(split(input, size)), whole);
+      // names outside the table are decoded instead
+      assert.deepEqual(parse([input], undefined, NO_NAMES), whole);
     }
     assert.deepEqual(
       parse([crlf]).map(({ event, data }) => ({ event, data })),
@@ -96,14 +128,14 @@ describe('sse-parser', () => {
       Buffer.from('\ndata: tail\n\ndata: ok2\n\n'),
     ]);
     for (const size of [1, 100, 5000, huge.length]) {
-      const s = createSseState(max);
-      const seen: Seen = { events: [] };
+      const s = createSseState(NAMES, max);
+      const seen: Seen = { events: [], asked: [], answer: () => DATA_KEEP };
       let maxTail = 0;
       for (const c of split(huge, size)) {
-        feedSse(s, c, record, seen);
+        feedSse(s, c, RECORD, seen);
         maxTail = Math.max(maxTail, s.tail.buf.length);
       }
-      endSse(s, record, seen);
+      endSse(s, RECORD, seen);
       assert.deepEqual(
         seen.events.map((e) => e.data),
         ['ok1', 'ok2'],
@@ -122,8 +154,124 @@ describe('sse-parser', () => {
     );
   });
 
+  it('matches known event names on bytes and decodes only the others', () => {
+    const names = ['first', 'firs', 'firsts', 'fIrst', 'second', 'héllo', 'hello', ''];
+    const text = names.map((n) => `event:${n === '' ? '' : ` ${n}`}\ndata: x\n\n`).join('');
+    for (const size of [1, 4, 1000]) {
+      assert.deepEqual(
+        parse(split(Buffer.from(text), size)).map((e) => e.event),
+        names,
+      );
+    }
+    // the last event: line before the blank line counts; a data line before it was asked without it
+    const seen = feedAll([Buffer.from('data: a\nevent: second\ndata: b\n\n')], () => DATA_ASK);
+    assert.deepEqual(seen.asked, [
+      { event: '', line: 'a' },
+      { event: 'second', line: 'b' },
+    ]);
+  });
+
+  it('asks wantData once per event when it decides, and dispatches only kept events', () => {
+    const text = Buffer.from(
+      'event: first\ndata: 1\ndata: 2\n\nevent: second\ndata: 3\ndata: 4\n\ndata: 5\n\n: c\n\n',
+    );
+    for (const size of [1, 5, text.length]) {
+      const seen = feedAll(split(text, size), (event) => (event === 'second' ? DATA_SKIP : DATA_KEEP));
+      assert.deepEqual(
+        seen.asked.map((a) => a.line),
+        ['1', '3', '5'],
+      );
+      assert.deepEqual(
+        seen.events.map((e) => e.data),
+        ['1\n2', '5'],
+      );
+    }
+  });
+
+  it('holds undecided data lines and joins them when a later line decides to keep', () => {
+    // the decision comes at the third line; the first is held by reference or copied (from the tail)
+    const text = Buffer.from('data: a\ndata:\ndata: keep ✓\ndata: d\n\ndata: x\ndata: y\n\ndata: ü\n\n');
+    for (const chunks of [[text], split(text, 1), split(text, 3), split(text, 9)]) {
+      const seen = feedAll(chunks, (_e, line) =>
+        line.startsWith('keep') ? DATA_KEEP : line === 'y' ? DATA_SKIP : DATA_ASK,
+      );
+      assert.deepEqual(
+        seen.events.map((e) => e.data),
+        ['a\n\nkeep ✓\nd'],
+        'undecided to the end and skipped events are not dispatched',
+      );
+      assert.deepEqual(
+        seen.asked.map((a) => a.line),
+        ['a', '', 'keep ✓', 'x', 'y', 'ü'],
+      );
+    }
+  });
+
+  it('records where the last complete event ends', () => {
+    const s = createSseState(NAMES);
+    const hooks: SseHooks<null> = { wantData: () => DATA_SKIP, onEvent: () => {} };
+    feedSse(s, Buffer.from('data: a\n\nda'), hooks, null);
+    assert.equal(s.eventEnd, 'data: a\n\n'.length);
+    feedSse(s, Buffer.from('ta: b\r\n\r\ndata: c'), hooks, null);
+    assert.equal(s.eventEnd, 'data: a\n\ndata: b\r\n\r\n'.length);
+  });
+
+  it('lineHas finds a needle within [from, to) only, as a plain search does', () => {
+    const texts = ['"usage"', 'aab', '""', 'abab', '"message_', 'ü✓'];
+    const alphabet = ['"', 'u', 's', 'a', 'g', 'e', 'b', '_', 'ü', '✓', 'x'];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (const text of texts) {
+      const n = needle(text);
+      const nb = Buffer.from(text);
+      for (let round = 0; round < 500; round++) {
+        let str = Array.from({ length: rnd(30) }, () => alphabet[rnd(alphabet.length)]!).join('');
+        if (rnd(3) === 0) str = str.slice(0, rnd(str.length + 1)) + text + str.slice(rnd(str.length + 1));
+        const buf = Buffer.from(str);
+        const from = rnd(buf.length + 1);
+        const to = from + rnd(buf.length - from + 1);
+        const plain = buf.subarray(from, to).includes(nb);
+        assert.equal(lineHas(n, buf, from, to), plain, `${text} in ${JSON.stringify(str)} [${from}, ${to})`);
+      }
+    }
+    assert.throws(() => needle('x'), RangeError);
+  });
+
+  it('lineHas in a hook agrees with a plain search for every chunking (tail lines included)', () => {
+    const usage = needle('"usage"');
+    const text = Buffer.from(
+      [
+        'data: {"usage":null}',
+        '',
+        'data: {"a":1}',
+        '',
+        'data: {"usage":{"n":1}}',
+        '',
+        'data: [DONE]',
+        '',
+      ].join('\r\n'),
+    );
+    const hooks: SseHooks<string[]> = {
+      wantData(found, _s, buf, from, to) {
+        if (lineHas(usage, buf, from, to)) found.push(buf.toString('utf8', from, to));
+        return DATA_SKIP;
+      },
+      onEvent: () => {},
+    };
+    for (const size of [1, 2, 5, 11, text.length]) {
+      const found: string[] = [];
+      const s = createSseState(NO_NAMES);
+      for (const c of split(text, size)) feedSse(s, c, hooks, found);
+      endSse(s, hooks, found);
+      assert.deepEqual(found, ['{"usage":null}', '{"usage":{"n":1}}'], `chunks of ${size}`);
+    }
+  });
+
   it('uses a 1 MiB line cap by default', () => {
-    assert.equal(createSseState().maxLine, MAX_LINE_BYTES);
+    assert.equal(createSseState(NAMES).maxLine, MAX_LINE_BYTES);
     assert.equal(MAX_LINE_BYTES, 1024 * 1024);
   });
 });

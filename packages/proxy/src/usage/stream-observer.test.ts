@@ -186,6 +186,10 @@ describe('stream observer: Anthropic', () => {
       ANTHROPIC.replaceAll('{"type":', '{\ndata: "type":'),
       // without event: lines the payload type decides
       ANTHROPIC.replace(/^event: .*\n/gm, ''),
+      // ... also when the type comes on a later data line than the first
+      ANTHROPIC.replace(/^event: .*\n/gm, '').replaceAll('{"type":', '{\ndata: "type":'),
+      // unknown event names are decoded and treated like missing ones
+      ANTHROPIC.replaceAll('event: message_delta', 'event: message_dElta'),
     ];
     for (const v of variants) {
       for (const chunks of chunkings(v)) {
@@ -258,8 +262,40 @@ describe('stream observer: Anthropic', () => {
     const text = huge + ANTHROPIC;
     const r = run('anthropic', split(Buffer.from(text), 64 * 1024));
     assert.deepEqual(r.usage, ANTHROPIC_USAGE);
-    assert.equal(r.outputTextTokens, ANTHROPIC_TEXT, 'the oversized event is dropped, not counted');
+    // The kept prefix (DEFERRED_DATA_CHARS) lies inside the dropped line: nothing of it is counted.
+    assert.deepEqual(r.outputText(), { text: '', scale: 1 }, 'the oversized event is dropped, not counted');
     assert.equal(r.forwarded.length, text.length);
+  });
+
+  it('keeps a cut copy of a chunk that crosses the bound and counts only its complete events', () => {
+    const piece = 'w'.repeat(900);
+    const ev = sse([
+      ['content_block_delta', { type: 'content_block_delta', delta: { type: 'text_delta', text: piece } }],
+    ]);
+    const n = Math.ceil((2 * DEFERRED_DATA_CHARS) / ev.length);
+    const t = run('anthropic', [Buffer.from(ev.repeat(n))]).outputText();
+    assert.ok(t.text.length <= DEFERRED_DATA_CHARS && t.text.length > 0);
+    assert.equal(Math.round(t.text.length * t.scale), n * piece.length);
+  });
+
+  it('charges each kept chunk, so a stream of tiny chunks stays bounded too', () => {
+    const ev = sse([
+      ['content_block_delta', { type: 'content_block_delta', delta: { type: 'text_delta', text: 'abc' } }],
+    ]);
+    const n = 200;
+    const r = run('anthropic', split(Buffer.from(ev.repeat(n)), 1));
+    const t = r.outputText();
+    assert.ok(t.text.length < 3 * n * 0.5, `bounded (${t.text.length} chars kept)`);
+    assert.equal(Math.round(t.text.length * t.scale), 3 * n, 'scaled from bytes');
+  });
+
+  it('gives the streamed text from a detached outputText, as often as asked', () => {
+    const r = run('anthropic', split(Buffer.from(ANTHROPIC), 7));
+    const { outputText } = r;
+    const first = outputText();
+    assert.deepEqual(outputText(), first);
+    assert.equal(first.text, `Let me think.Hello, world! 東京 🎉\n"ok"{"city":`);
+    assert.equal(first.scale, 1);
   });
 });
 
@@ -270,6 +306,21 @@ describe('stream observer: OpenAI', () => {
       assert.deepEqual(r.usage, OPENAI_USAGE);
       assert.equal(r.outputTextTokens, OPENAI_TEXT);
       assert.equal(r.forwarded, OPENAI);
+    }
+  });
+
+  it('finds usage on a later data line than the first, with or without the space, in both modes', () => {
+    const multi = (t: string) => t.replaceAll('{"id":', '{\ndata:"id":');
+    const v = multi(OPENAI);
+    assert.notEqual(v, OPENAI);
+    for (const chunks of chunkings(v)) {
+      const r = run('openai', chunks);
+      assert.deepEqual(r.usage, OPENAI_USAGE);
+      assert.equal(r.outputTextTokens, OPENAI_TEXT);
+      assert.equal(r.forwarded, v);
+      const st = run('openai', chunks, true);
+      assert.deepEqual(st.usage, OPENAI_USAGE);
+      assert.equal(st.forwarded, multi(OPENAI_HEAD) + OPENAI_TAIL);
     }
   });
 
