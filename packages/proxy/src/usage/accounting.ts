@@ -48,6 +48,8 @@ interface Ctx {
   metrics: Metrics;
   log: Logger;
   defaultModel: string;
+  series: Map<string, BoundSeries>;
+  sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
 }
 
 /** Loads the tokenizer and price table once; returns the factory the server calls with its metrics. */
@@ -76,7 +78,20 @@ export async function createAccounting(cfg: Config, log: Logger): Promise<(metri
   }
   return (metrics) => {
     metrics.tokenCountingMode.labels(counter.mode, metrics.variant).set(1);
-    return createEnabledAccounting({ counter, pricing, metrics, log, defaultModel: cfg.TOKENIZER_MODEL });
+    const v = metrics.variant;
+    const src = (source: string) => ({
+      anthropic: metrics.usageSource.labels(source, 'anthropic', v),
+      openai: metrics.usageSource.labels(source, 'openai', v),
+    });
+    return createEnabledAccounting({
+      counter,
+      pricing,
+      metrics,
+      log,
+      defaultModel: cfg.TOKENIZER_MODEL,
+      series: new Map(),
+      sources: { provider: src('provider'), estimate: src('estimate') },
+    });
   };
 }
 
@@ -276,17 +291,41 @@ async function timedCount(
   return n;
 }
 
+/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS order. */
+type BoundSeries = { tokens: Counter; cost: Counter }[];
+interface Counter {
+  inc(n?: number): void;
+}
+
+/** The bound children for a label set, created on first use: prom-client hashes labels on every
+ *  labels() call, which was the largest cost of recording usage (STYLE §2.9: bind children once). */
+function seriesFor(ctx: Ctx, model: string, tier: string, source: string): BoundSeries {
+  const key = `${model}\u0000${tier}\u0000${source}`;
+  let s = ctx.series.get(key);
+  if (s === undefined) {
+    const m = ctx.metrics;
+    s = DIRECTIONS.map((d) => ({
+      tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
+      cost: m.costTotal.labels(d, model, m.variant, tier, source),
+    }));
+    ctx.series.set(key, s); // bounded: folded models × 2 tiers × 2 sources
+  }
+  return s;
+}
+
 function record(ctx: Ctx, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
-  const m = ctx.metrics;
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
-  for (const d of DIRECTIONS) {
+  const series = seriesFor(ctx, model, tier, source);
+  for (let i = 0; i < DIRECTIONS.length; i++) {
+    const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
-    m.tokensTotal.labels(d, model, m.variant, tier, source).inc(n);
-    m.costTotal.labels(d, model, m.variant, tier, source).inc(ctx.pricing.cost(model, d, n, tier));
+    series[i]!.tokens.inc(n);
+    series[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
   }
-  m.usageSource.labels(source, x.route.family as ApiFamily, m.variant).inc();
+  ctx.sources[source][x.route.family].inc();
+  if (!ctx.log.isLevelEnabled('info')) return;
   ctx.log.info(
     {
       requestId: x.id,
