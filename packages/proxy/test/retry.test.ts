@@ -196,6 +196,23 @@ describe('retry engine', () => {
     });
   }
 
+  test('529 overloaded without a business code: retried with jitter (reason overloaded), then success', async () => {
+    s.sim.enqueue(
+      {
+        name: 'status',
+        status: 529,
+        body: '{"type":"error","error":{"type":"overloaded_error","message":"busy"}}',
+      },
+      'ok',
+    );
+    const before = await m('zai_proxy_retry_attempts_total', { reason: 'overloaded' });
+    const r = await post(s);
+    assert.equal(r.status, 200);
+    assert.deepEqual(timers.waits, [500]);
+    assert.equal((await m('zai_proxy_retry_attempts_total', { reason: 'overloaded' })) - before, 1);
+    assert.ok(signals.some((x) => x.type === 'zai_error' && x.class === 'overloaded' && !x.feedRateLimiter));
+  });
+
   test('auth and billing errors are never retried', async () => {
     s.sim.enqueue('zai_error;status=401;code=1113', 'ok');
     const r = await post(s);
