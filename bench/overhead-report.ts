@@ -132,26 +132,32 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
-/** The c=1 table: latencies in µs. */
-export function c1Table(phases: Phase[], targets: readonly string[]): string {
+/** One summary row per phase and target: the phase on the baseline's row, the target, `cells`, errors. */
+function summaryTable(
+  phases: Phase[],
+  targets: readonly string[],
+  head: string[],
+  cells: (s: TargetSummary, v: TargetSummary['vsBase']) => string[],
+): string {
   const rows: string[][] = [];
   for (const p of phases) {
     for (const s of summarize(p, targets)) {
-      const v = s.vsBase;
       rows.push([
         s.target === targets[0] ? `${p.title} (${p.rounds.length}×${p.perRound})` : '',
         s.target,
-        f0(s.p50),
-        f0(s.p99),
-        v ? signed(v.addedP50, f0) : '',
-        v ? `${f0(v.addedP50Range.min)}..${f0(v.addedP50Range.max)}` : '',
-        v ? signed(v.addedP99, f0) : '',
-        v ? f2(v.ratioP50) : '',
+        ...cells(s, s.vsBase),
         s.errors > 0 ? String(s.errors) : '',
       ]);
     }
   }
-  return table(
+  return table(head, rows);
+}
+
+/** The c=1 table: latencies in µs. */
+export function c1Table(phases: Phase[], targets: readonly string[]): string {
+  return summaryTable(
+    phases,
+    targets,
     [
       'c=1, µs (median of rounds)',
       'target',
@@ -163,30 +169,22 @@ export function c1Table(phases: Phase[], targets: readonly string[]): string {
       '×p50',
       'errors',
     ],
-    rows,
+    (s, v) => [
+      f0(s.p50),
+      f0(s.p99),
+      v ? signed(v.addedP50, f0) : '',
+      v ? `${f0(v.addedP50Range.min)}..${f0(v.addedP50Range.max)}` : '',
+      v ? signed(v.addedP99, f0) : '',
+      v ? f2(v.ratioP50) : '',
+    ],
   );
 }
 
 /** The throughput table: req/s and latencies in ms. */
 export function cNTable(phases: Phase[], targets: readonly string[]): string {
-  const rows: string[][] = [];
-  for (const p of phases) {
-    for (const s of summarize(p, targets)) {
-      const v = s.vsBase;
-      rows.push([
-        s.target === targets[0] ? `${p.title} (${p.rounds.length}×${p.perRound})` : '',
-        s.target,
-        f0(s.rps ?? Number.NaN),
-        f2(s.p50),
-        f2(s.p99),
-        v ? f2(v.ratioRps ?? Number.NaN) : '',
-        v?.ratioRpsRange ? `${f2(v.ratioRpsRange.min)}..${f2(v.ratioRpsRange.max)}` : '',
-        v ? f2(v.ratioP99) : '',
-        s.errors > 0 ? String(s.errors) : '',
-      ]);
-    }
-  }
-  return table(
+  return summaryTable(
+    phases,
+    targets,
     [
       'throughput (median of rounds)',
       'target',
@@ -198,7 +196,14 @@ export function cNTable(phases: Phase[], targets: readonly string[]): string {
       '×p99',
       'errors',
     ],
-    rows,
+    (s, v) => [
+      f0(s.rps ?? Number.NaN),
+      f2(s.p50),
+      f2(s.p99),
+      v ? f2(v.ratioRps ?? Number.NaN) : '',
+      v?.ratioRpsRange ? `${f2(v.ratioRpsRange.min)}..${f2(v.ratioRpsRange.max)}` : '',
+      v ? f2(v.ratioP99) : '',
+    ],
   );
 }
 

@@ -9,12 +9,12 @@ import type { Metrics } from '../metrics.ts';
 import { Attempt, type AttemptOutcome, type FailureKind } from './attempt.ts';
 import type { UpstreamClient } from './client.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
+import { retryAfterFromHeaders } from './retry-after.ts';
 import { decideRetry } from './retry-policy.ts';
 import {
   classifyZaiError,
   codeLabel,
   DEFAULT_ZAI_ERROR_BODY_BYTES,
-  retryAfterFromHeaders,
   type ZaiError,
 } from './zai-classifier.ts';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { retryAfterFromHeaders } from './retry-after.ts';
 import { backoffMs, decideRetry, jitterMs, type RetryDecision, type RetryInput } from './retry-policy.ts';
-import { classifyZaiError, retryAfterFromHeaders } from './zai-classifier.ts';
+import { classifyZaiError } from './zai-classifier.ts';
 
 const NOW = Date.UTC(2026, 8, 6, 0, 0, 0);
 const HOUR = 3600_000;

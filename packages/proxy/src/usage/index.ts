@@ -23,11 +23,11 @@ export {
 } from './request-text.ts';
 export {
   createStreamObserver,
-  DEFERRED_DATA_CHARS,
   type StreamObserver,
   type StreamObserverOptions,
   type StreamResult,
 } from './stream-observer.ts';
+export { DEFERRED_DATA_CHARS } from './stream-text.ts';
 export {
   countByBytes,
   createTokenCounter,

@@ -7,21 +7,11 @@
 // views and strings as the main cost of observing a stream).
 // Supported: LF and CRLF line ends, multi-line `data:`, `data:` with or without the space, `:` comments,
 // `event:` lines. A lone CR as line end (allowed by the SSE spec, sent by no LLM API) is not.
+import { type EventNames, knownName } from './byte-match.ts';
 import { appendBytes, clearBytes, createGrowBuffer, type GrowBuffer } from './grow-buffer.ts';
 
 /** Longest line (and longest joined `data` of one event) kept; past it the event is dropped. */
 export const MAX_LINE_BYTES = 1024 * 1024; // 1 MiB
-
-/** The `event:` names a stream is expected to use, matched on bytes; see eventNames(). */
-export interface EventNames {
-  /** byLength[n]: the known names of n bytes. */
-  readonly byLength: readonly (readonly KnownName[] | undefined)[];
-}
-
-interface KnownName {
-  readonly bytes: Buffer;
-  readonly name: string;
-}
 
 /** Answers of SseHooks.wantData, kept for the rest of the event (DATA_ASK: ask again at its next data line). */
 export const DATA_SKIP = 0;
@@ -77,19 +67,6 @@ const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
 const LF_BYTE = Buffer.from('\n');
-
-/** Builds the byte table of known `event:` names (at module load), most frequent first; an unknown name
- *  is decoded instead. */
-export function eventNames(names: readonly string[]): EventNames {
-  const byLength: KnownName[][] = [];
-  for (const name of names) {
-    const bytes = Buffer.from(name);
-    const list = byLength[bytes.length] ?? [];
-    list.push({ bytes, name });
-    byLength[bytes.length] = list;
-  }
-  return { byLength };
-}
 
 /** Fresh parser state; maxLine bounds memory per stream. */
 export function createSseState(names: EventNames, maxLine = MAX_LINE_BYTES): SseState {
@@ -177,44 +154,6 @@ export function abandonEvent(s: SseState): void {
   dropHeld(s);
 }
 
-/** A byte string to look for inside one line, with its skip table; build it at module load. */
-export interface Needle {
-  readonly bytes: Buffer;
-  /** Horspool: how far the window may move when its last byte is b. */
-  readonly shift: Uint8Array;
-}
-
-/** Prepares a needle (at least 2 bytes) for lineHas(). */
-export function needle(text: string): Needle {
-  const bytes = Buffer.from(text);
-  const m = bytes.length;
-  if (m < 2) throw new RangeError('needle: at least 2 bytes');
-  const shift = new Uint8Array(256).fill(m);
-  for (let k = 0; k < m - 1; k++) shift[bytes[k]!] = m - 1 - k;
-  return { bytes, shift };
-}
-
-/** Whether buf[from, to) contains the needle, for wantData hooks. Searched in JS and bounded by the line:
- *  Buffer#indexOf with a multi-byte needle cost ~270 ns per call on a 170-byte line (native call and
- *  search setup) against ~90 ns here, and it can't stop at `to`. */
-export function lineHas(n: Needle, buf: Buffer, from: number, to: number): boolean {
-  const b = n.bytes;
-  const shift = n.shift;
-  const m = b.length;
-  const last = b[m - 1];
-  for (let i = from + m - 1; i < to; ) {
-    const c = buf[i]!;
-    if (c === last) {
-      let k = m - 2;
-      const at = i - m + 1;
-      while (k >= 0 && buf[at + k] === b[k]) k--;
-      if (k < 0) return true;
-    }
-    i += shift[c]!;
-  }
-  return false;
-}
-
 function loseLine(s: SseState, lineStart: number): void {
   if (s.fieldStart === -1) s.fieldStart = lineStart;
   abandonEvent(s);
@@ -290,20 +229,6 @@ function fieldValue(buf: Buffer, nameEnd: number, to: number): number {
   let v = nameEnd + 1;
   if (v < to && buf[v] === SPACE) v++;
   return v;
-}
-
-// Backwards: names of one length tend to differ at the end (message_start/message_delta), so a wrong
-// candidate is rejected at its first byte compared.
-function knownName(t: EventNames, buf: Buffer, from: number, to: number): string | null {
-  const list = t.byLength[to - from];
-  if (list === undefined) return null;
-  next: for (let k = 0; k < list.length; k++) {
-    const known = list[k]!;
-    const b = known.bytes;
-    for (let i = b.length - 1; i >= 0; i--) if (buf[from + i] !== b[i]) continue next;
-    return known.name;
-  }
-  return null;
 }
 
 function onData<C>(s: SseState, buf: Buffer, from: number, to: number, hooks: SseHooks<C>, ctx: C): void {

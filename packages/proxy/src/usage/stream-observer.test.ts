@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStreamObserver, DEFERRED_DATA_CHARS, type StreamResult } from './stream-observer.ts';
+import { createStreamObserver, type StreamResult } from './stream-observer.ts';
+import { DEFERRED_DATA_CHARS } from './stream-text.ts';
 import type { ApiFamily, Usage } from './types.ts';
 
 // countOutput stub: characters, so the collected text can be checked exactly.

@@ -9,8 +9,10 @@
 //
 // Only the payloads that can carry usage are decoded and parsed as the stream goes (2 per Anthropic
 // stream). Streamed text is needed only when a stream ends without usage, which Z.AI nearly never does:
-// the first chunks are kept as they are and parsed again, for their text, only in outputText().
+// the first chunks are kept as they are and parsed again, for their text, only in outputText()
+// (stream-text.ts).
 
+import { type EventNames, eventNames, lineHas, needle } from './byte-match.ts';
 import { appendBytes, consumeBytes, createGrowBuffer } from './grow-buffer.ts';
 import {
   abandonEvent,
@@ -19,16 +21,20 @@ import {
   DATA_KEEP,
   DATA_SKIP,
   type DataWant,
-  type EventNames,
   endSse,
-  eventNames,
   feedSse,
-  lineHas,
   MAX_LINE_BYTES,
-  needle,
   type SseHooks,
   type SseState,
 } from './sse-parser.ts';
+import {
+  ANTHROPIC_TEXT,
+  type KeptStream,
+  keepChunk,
+  OPENAI_TEXT,
+  outputText,
+  parseObject,
+} from './stream-text.ts';
 import type { ApiFamily, Usage } from './types.ts';
 import { asObject, mergeAnthropicUsage, openAiUsage } from './usage-fields.ts';
 
@@ -48,7 +54,7 @@ export interface StreamResult {
   flush: Buffer | null;
   usage: Usage | null;
   /** The text that streamed (parsed only now, on demand; callable detached from the result) and the
-   *  factor to scale its count by when more streamed than was kept (DEFERRED_DATA_CHARS). */
+   *  factor to scale its count by when more streamed than was kept (stream-text's DEFERRED_DATA_CHARS). */
   outputText(): { text: string; scale: number };
 }
 
@@ -57,15 +63,6 @@ export interface StreamObserverOptions {
   /** OpenAI only: remove the usage-only chunk the proxy asked for on the client's behalf. */
   stripUsageChunk: boolean;
 }
-
-/** The stream's first bytes (counted in BYTES, whatever the name says) are kept for outputText(), as
- *  references to the upstream chunks; past this bound only their size is counted and the estimate scaled.
- *  Parsing every delta as it streamed was the largest cost of counting (~13 % of proxy CPU on SSE), and
- *  decoding each line to keep it unparsed was still +33 % CPU per stream. */
-export const DEFERRED_DATA_CHARS = 256 * 1024; // bytes
-
-/** Charged per kept chunk against the bound, so a stream of tiny chunks stays bounded too. */
-const KEPT_CHUNK_COST = 128; // bytes: a Buffer object, its backing store's header and a list slot, roughly
 
 /** How one API's stream is read: its event names, and hooks for usage (live) and text (on demand). */
 interface ApiReader {
@@ -84,10 +81,10 @@ export function createStreamObserver(api: ApiFamily, opts: StreamObserverOptions
 // wraps every named closure in __name(), which showed up at ~4 µs per request).
 
 /** Per-stream state; forwards every chunk as it is. */
-class PassThroughObserver implements StreamObserver {
+class PassThroughObserver implements StreamObserver, KeptStream {
   readonly sse: SseState;
   usage: Usage | null = null;
-  /** The stream's first chunks, whole, in order (the last one possibly a cut copy); see keep(). */
+  /** The stream's first chunks, whole, in order (the last one possibly a cut copy); see keepChunk(). */
   readonly kept: Buffer[] = [];
   keptBytes = 0;
   /** Bytes past the retention bound; non-zero once it was reached (nothing is kept after that). */
@@ -101,7 +98,7 @@ class PassThroughObserver implements StreamObserver {
   }
 
   push(chunk: Buffer): Buffer | null {
-    keep(this, chunk);
+    keepChunk(this, chunk);
     feedSse(this.sse, chunk, this.reader.usage, this);
     return chunk;
   }
@@ -135,7 +132,7 @@ class StripObserver extends PassThroughObserver {
   override push(chunk: Buffer): Buffer | null {
     const s = this.sse;
     const chunkStart = s.pos;
-    keep(this, chunk);
+    keepChunk(this, chunk);
     feedSse(s, chunk, OPENAI.usage, this);
     // Hold back only the event in progress (from its first field line, or the partial line before one).
     let fwdEnd = s.broken ? s.pos : s.fieldStart !== -1 ? s.fieldStart : s.pos - s.tail.len;
@@ -204,61 +201,11 @@ function pushRange(out: Buffer[], src: Buffer, srcStart: number, from: number, t
   return pushed;
 }
 
-/** Keeps a prefix of the stream for outputText(): whole chunks by reference (they are immutable and were
- *  forwarded already) while they fit; of the chunk that crosses the bound, a copy of what fits. */
-function keep(o: PassThroughObserver, chunk: Buffer): void {
-  const n = chunk.length;
-  if (o.beyondBytes > 0) {
-    o.beyondBytes += n;
-    return;
-  }
-  if (n === 0) return;
-  const room = DEFERRED_DATA_CHARS - o.keptBytes - (o.kept.length + 1) * KEPT_CHUNK_COST;
-  if (n <= room) {
-    o.kept.push(chunk);
-    o.keptBytes += n;
-    return;
-  }
-  if (room > 0) {
-    const part = Buffer.allocUnsafe(room); // a view would pin the whole chunk
-    chunk.copy(part, 0, 0, room);
-    o.kept.push(part);
-    o.keptBytes += room;
-  }
-  o.beyondBytes = n - Math.max(room, 0);
-}
-
-/** Parses the kept prefix for its text (only when an estimate is wanted). When the stream went past the
- *  bound, the text comes from the complete events kept, and scale = all bytes ÷ the bytes of those. */
-function outputText(o: PassThroughObserver): { text: string; scale: number } {
-  const reader = o.reader;
-  const parts: string[] = [];
-  const s = createSseState(reader.names);
-  for (const c of o.kept) feedSse(s, c, reader.text, parts);
-  let counted = o.keptBytes;
-  if (o.beyondBytes === 0) endSse(s, reader.text, parts);
-  else counted = s.eventEnd; // the event the cut went through is counted as past the bound
-  return { text: parts.join(''), scale: counted === 0 ? 1 : (o.keptBytes + o.beyondBytes) / counted };
-}
-
-function addText(parts: string[], t: unknown): void {
-  if (typeof t === 'string' && t.length > 0) parts.push(t);
-}
-
-function parseObject(data: string): Record<string, unknown> | null {
-  try {
-    return asObject(JSON.parse(data));
-  } catch {
-    return null;
-  }
-}
-
 // --- Anthropic -------------------------------------------------------------------------------------
 
 // Anthropic and Z.AI name every event, so the name decides without touching the payload; for a stream
 // without names (or an unknown name) a byte search of the line keeps pings and block events undecoded.
 const MESSAGE_ = needle('"message_');
-const CONTENT_BLOCK_DELTA = needle('"content_block_delta"');
 
 const ANTHROPIC: ApiReader = {
   names: eventNames([
@@ -272,7 +219,7 @@ const ANTHROPIC: ApiReader = {
     'error',
   ]),
   usage: { wantData: wantAnthropicUsage, onEvent: onAnthropicUsage },
-  text: { wantData: wantAnthropicText, onEvent: onAnthropicText },
+  text: ANTHROPIC_TEXT,
 };
 
 function wantAnthropicUsage(_o: unknown, s: SseState, buf: Buffer, from: number, to: number): DataWant {
@@ -304,30 +251,6 @@ function onAnthropicUsage(o: PassThroughObserver, s: SseState): void {
   }
 }
 
-function wantAnthropicText(_p: unknown, s: SseState, buf: Buffer, from: number, to: number): DataWant {
-  switch (s.event) {
-    case 'content_block_delta':
-      return DATA_KEEP;
-    case 'message_start':
-    case 'message_delta':
-    case 'message_stop':
-    case 'content_block_start':
-    case 'content_block_stop':
-    case 'ping':
-      return DATA_SKIP;
-    default:
-      return lineHas(CONTENT_BLOCK_DELTA, buf, from, to) ? DATA_KEEP : DATA_ASK;
-  }
-}
-
-/** Text of one Anthropic content_block_delta (text_delta, thinking_delta or input_json_delta). */
-function onAnthropicText(parts: string[], s: SseState): void {
-  const ev = parseObject(s.data!);
-  if (ev === null || ev.type !== 'content_block_delta') return;
-  const d = asObject(ev.delta);
-  if (d !== null) addText(parts, d.text ?? d.thinking ?? d.partial_json);
-}
-
 // --- OpenAI ----------------------------------------------------------------------------------------
 
 const USAGE = needle('"usage"');
@@ -335,7 +258,7 @@ const USAGE = needle('"usage"');
 const OPENAI: ApiReader = {
   names: eventNames([]), // OpenAI streams have no event lines
   usage: { wantData: wantOpenAiUsage, onEvent: onOpenAiUsage },
-  text: { wantData: () => DATA_KEEP, onEvent: onOpenAiText },
+  text: OPENAI_TEXT,
 };
 
 // Only a chunk that mentions usage is decoded and parsed; normally that is the last one.
@@ -352,28 +275,5 @@ function onOpenAiUsage(o: PassThroughObserver, s: SseState, end: number): void {
   const choices = ev.choices;
   if (o.cuts !== null && Array.isArray(choices) && choices.length === 0 && s.fieldStart !== -1) {
     o.cuts.push(s.fieldStart, end);
-  }
-}
-
-/** Streamed text of one OpenAI chunk: content, reasoning and tool-call names and arguments. */
-function onOpenAiText(parts: string[], s: SseState): void {
-  const data = s.data!;
-  if (data === '[DONE]') return;
-  const ev = parseObject(data);
-  const choices = ev?.choices;
-  if (!Array.isArray(choices)) return;
-  for (const c of choices) {
-    const d = asObject(asObject(c)?.delta);
-    if (d === null) continue;
-    addText(parts, d.content);
-    addText(parts, d.reasoning_content);
-    const calls = d.tool_calls;
-    if (!Array.isArray(calls)) continue;
-    for (const call of calls) {
-      const f = asObject(asObject(call)?.function);
-      if (f === null) continue;
-      addText(parts, f.name);
-      addText(parts, f.arguments);
-    }
   }
 }
