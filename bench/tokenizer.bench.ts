@@ -20,7 +20,7 @@ function corpus(bytes: number): string {
     '{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"42 files changed"}]}\n',
   ];
   let s = '';
-  for (let i = 0; Buffer.byteLength(s) < bytes; i++) s += parts[i % parts.length]! + String(i % 997) + ' ';
+  for (let i = 0; Buffer.byteLength(s) < bytes; i++) s += `${parts[i % parts.length]!}${i % 997} `;
   return s;
 }
 
