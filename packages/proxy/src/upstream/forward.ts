@@ -15,6 +15,8 @@ import {
   classifyZaiError,
   codeLabel,
   DEFAULT_ZAI_ERROR_BODY_BYTES,
+  withHeaderReset,
+  ZAI_CLASSES,
   type ZaiError,
 } from './zai-classifier.ts';
 
@@ -137,10 +139,12 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
       }
     }
 
+    const now = d.timers.now();
+    const headerRetryAfterMs = outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null;
     let zai: ZaiError | undefined;
     if (outcome.kind === 'status') {
       m.upstreamErrors.labels(String(outcome.status), v).inc();
-      zai = classifyZaiError(outcome.status, outcome.body);
+      zai = withHeaderReset(classifyZaiError(outcome.status, outcome.body), headerRetryAfterMs, now);
       if (zai.code !== null || outcome.status === 429 || outcome.status === 529) {
         m.zaiErrors.labels(zai.class, codeLabel(zai.code), v).inc();
       }
@@ -148,12 +152,11 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
       m.upstreamErrors.labels(FAILURE_METRIC[outcome.kind]!, v).inc();
     }
 
-    const now = d.timers.now();
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
       zai,
-      headerRetryAfterMs: outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null,
+      headerRetryAfterMs,
       attempt,
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
@@ -172,6 +175,7 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     }
 
     if (!decision.retry) {
+      if (zai !== undefined) logRefusal(x, d, zai);
       writeFailure(x, d, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
@@ -224,6 +228,21 @@ async function answerCountTokens(x: Exchange, count: Promise<number>): Promise<v
       'x-token-source': 'estimate',
     })
     .end(body);
+}
+
+/** A refusal a person must see (fair use, billing: error; quota, permission, auth: warn). */
+function logRefusal(x: Exchange, d: ForwardDeps, zai: ZaiError): void {
+  const level = ZAI_CLASSES[zai.class].logLevel;
+  if (level === 'info') return;
+  const fields = { requestId: x.id, class: zai.class, code: zai.code, resetAtMs: zai.resetAtMs };
+  if (level === 'error') {
+    d.log.error(
+      fields,
+      `Z.AI refuses this account until a person acts: ${zai.class} (code ${zai.code ?? 'none'})`,
+    );
+  } else {
+    d.log.warn(fields, `Z.AI refused the request: ${zai.class} (code ${zai.code ?? 'none'}), not retried`);
+  }
 }
 
 /** The final answer after a failed attempt that is not retried. */
