@@ -107,6 +107,12 @@ export function createMetrics(variant: string) {
       labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source'] as const,
       registers: r,
     }),
+    planUnits: new Counter({
+      name: 'zai_proxy_plan_usage_units_total',
+      help: 'Estimated coding-plan quota consumption in plan units (full-price tokens times the model peak/off-peak multiplier).',
+      labelNames: ['model', 'variant', 'pricing_tier', 'source'] as const,
+      registers: r,
+    }),
     tokenCountDuration: new Histogram({
       name: 'zai_proxy_token_count_duration_seconds',
       help: 'Time spent counting tokens locally.',

@@ -192,11 +192,15 @@ describe('accounting', () => {
     );
     assert.equal(metricValue(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
     assert.ok(metricValue(text, 'zai_proxy_token_count_duration_seconds_count') > 0);
-    // Cost: default prices per 1K tokens, doubled in the peak tier; cache writes are free.
+    // Cost: default list prices per 1K tokens, the same in both tiers; cache writes are free.
     const inTok = metricValue(text, 'zai_proxy_tokens_total', { direction: 'input' });
     const inCost = metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'input' });
     const perK = (inCost / inTok) * 1000;
-    assert.ok(Math.abs(perK - 0.0006) < 1e-9 || Math.abs(perK - 0.0012) < 1e-9, `input price ${perK}`);
+    assert.ok(Math.abs(perK - 0.0006) < 1e-9, `input price ${perK}`);
+    // Plan units of glm-4.6 (multiplier 1 at all hours): full-price tokens, a cache read at 1/5.
+    const units = expected.input + expected.output + 0.2 * expected.cache_read + expected.cache_write;
+    const planUnits = metricValue(text, 'zai_proxy_plan_usage_units_total', { source: 'provider' });
+    assert.ok(Math.abs(planUnits - units) < 1e-6, `plan units ${planUnits} vs ${units}`);
     assert.equal(metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'cache_write' }), 0);
     assert.ok(
       s.logs.some((l) =>

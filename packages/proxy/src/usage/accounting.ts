@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { addUsage, usageOf } from './json-usage.ts';
 import { foldModel } from './models.ts';
+import { createPlanUsage, type PlanUsage } from './plan-units.ts';
 import {
   createPricing,
   DEFAULT_PRICE_TABLE,
@@ -45,6 +46,7 @@ export const noAccounting: Accounting = {
 interface Ctx {
   counter: TokenCounter;
   pricing: Pricing;
+  plan: PlanUsage;
   metrics: Metrics;
   log: Logger;
   defaultModel: string;
@@ -61,8 +63,9 @@ export async function createAccounting(cfg: Config, log: Logger): Promise<(metri
       return noAccounting;
     };
   }
+  const table = loadPriceTable(cfg);
   const pricing = createPricing({
-    table: loadPriceTable(cfg),
+    table,
     peakStart: cfg.PRICING_PEAK_START,
     peakEnd: cfg.PRICING_PEAK_END,
     timeZone: cfg.PRICING_TIMEZONE,
@@ -86,6 +89,7 @@ export async function createAccounting(cfg: Config, log: Logger): Promise<(metri
     return createEnabledAccounting({
       counter,
       pricing,
+      plan: createPlanUsage(table),
       metrics,
       log,
       defaultModel: cfg.TOKENIZER_MODEL,
@@ -291,8 +295,9 @@ async function timedCount(
   return n;
 }
 
-/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS order. */
-type BoundSeries = { tokens: Counter; cost: Counter }[];
+/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS
+ *  order, and the plan-units counter of the same labels. */
+type BoundSeries = { dirs: { tokens: Counter; cost: Counter }[]; plan: Counter };
 interface Counter {
   inc(n?: number): void;
 }
@@ -304,10 +309,13 @@ function seriesFor(ctx: Ctx, model: string, tier: string, source: string): Bound
   let s = ctx.series.get(key);
   if (s === undefined) {
     const m = ctx.metrics;
-    s = DIRECTIONS.map((d) => ({
-      tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
-      cost: m.costTotal.labels(d, model, m.variant, tier, source),
-    }));
+    s = {
+      dirs: DIRECTIONS.map((d) => ({
+        tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
+        cost: m.costTotal.labels(d, model, m.variant, tier, source),
+      })),
+      plan: m.planUnits.labels(model, m.variant, tier, source),
+    };
     ctx.series.set(key, s); // bounded: folded models × 2 tiers × 2 sources
   }
   return s;
@@ -321,9 +329,10 @@ function record(ctx: Ctx, x: Exchange, u: Usage, source: 'provider' | 'estimate'
     const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
-    series[i]!.tokens.inc(n);
-    series[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
+    series.dirs[i]!.tokens.inc(n);
+    series.dirs[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
   }
+  series.plan.inc(ctx.plan.units(model, u, tier));
   ctx.sources[source][x.route.family].inc();
   if (!ctx.log.isLevelEnabled('info')) return;
   ctx.log.info(
