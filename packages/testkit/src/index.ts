@@ -5,4 +5,11 @@ export type { QuotaLimitType, RouteName, ScenarioName, ScenarioSpec, ZaiEnvelope
 export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from './scenarios.ts';
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';
 export { startSimUpstream } from './sim-upstream.ts';
+export {
+  GLM_TOKEN_RATIO,
+  GLM_TOKENS_PER_MESSAGE,
+  glmInputTokens,
+  inputTokens,
+  type TokenModel,
+} from './token-model.ts';
 export { beijingTime } from './zai-errors.ts';
