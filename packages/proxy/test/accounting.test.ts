@@ -1,14 +1,13 @@
 // Token and cost accounting through the proxy: counts equal what the upstream reported, to the token,
 // and the client gets the upstream's bytes unchanged (except a usage member added where absent).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { sha256 as sha, until } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import { createTokenCounter, estimateInputTokens } from '../src/usage/index.ts';
 import { json, metricValue, type Stack, startStack } from './harness.ts';
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const DIRS = ['input', 'output', 'cache_read', 'cache_write'] as const;
 
 interface Case {
@@ -169,7 +168,7 @@ describe('accounting', () => {
         );
       }
     }
-    await waitFor(
+    await until(
       async () => metricValue(await s.metricsText(), 'zai_proxy_usage_source_total') >= CASES.length,
     );
     const text = await s.metricsText();
@@ -222,7 +221,7 @@ describe('accounting', () => {
     let sawUsage = false;
     for await (const chunk of stream) if (chunk.usage) sawUsage = true;
     assert.equal(sawUsage, false, 'no usage chunk for a client that did not ask');
-    await waitFor(async () => /model="other"/.test(await s.metricsText()));
+    await until(async () => /model="other"/.test(await s.metricsText()));
     assert.ok(!(await s.metricsText()).includes('Some-Custom-Model'));
   });
 
@@ -340,7 +339,7 @@ describe('accounting modes', () => {
         body: JSON.stringify(ant(false)),
       });
       assert.equal(await r.text(), body);
-      await waitFor(
+      await until(
         async () =>
           metricValue(await s.metricsText(), 'zai_proxy_tokens_total', {
             direction: 'output',
@@ -359,10 +358,42 @@ describe('accounting modes', () => {
   });
 });
 
-async function waitFor(pred: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+describe('the include_usage request edit is a splice', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+  });
+  after(() => s.close());
+
+  test('a 100,000-deep body with invalid UTF-8 reaches Z.AI byte for byte, plus the member', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const head = Buffer.from(
+      '{"model":"glm-4.6","stream":true,"messages":[{"role":"user","content":"x"}],"user":"',
+    );
+    const bad = Buffer.from([0xff, 0xfe, 0xc3]); // not UTF-8: a re-encode would send U+FFFD instead
+    const tail = Buffer.from(`","extra":${deep}}`);
+    const body = Buffer.concat([head, bad, tail]);
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body });
+    assert.equal(r.status, 200);
+    assert.ok((await r.text()).trimEnd().endsWith('data: [DONE]'));
+    const sent = s.sim.journal.at(-1)!.body;
+    const expected = Buffer.concat([
+      head,
+      bad,
+      Buffer.from(`","extra":${deep},"stream_options":{"include_usage":true}}`),
+    ]);
+    assert.equal(sent.length, expected.length);
+    assert.ok(sent.equals(expected), 'every client byte kept, the member appended');
+  });
+
+  test("the client's own stream_options keep their members and order", async () => {
+    const body =
+      '{"model":"glm-4.6","stream":true,"stream_options":{"x":1,"include_usage":false},"messages":[{"role":"user","content":"x"}]}';
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body });
+    await r.text();
+    assert.equal(
+      s.sim.journal.at(-1)!.body.toString(),
+      body.replace('"include_usage":false', '"include_usage":true'),
+    );
+  });
+});

@@ -1,8 +1,8 @@
 // Stream pass-through: byte-exact, never held back, broken when upstream breaks, cancelled when the client leaves.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { sha256 as sha } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import { json, metricValue, type Stack, startStack, ZAI_KEY } from './harness.ts';
 
@@ -55,8 +55,6 @@ function drain(res: IncomingMessage): Promise<{ bytes: Buffer; broken: boolean }
     res.on('close', () => finish(!res.complete));
   });
 }
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('streaming', () => {
   let s: Stack;

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { type Config, ConfigError } from '../config.ts';
 import type { Exchange, ResponseTap } from '../exchange.ts';
+import { asObject } from '../json.ts';
+import { setJsonMember } from '../json-splice.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { addUsage, usageOf } from './json-usage.ts';
@@ -22,10 +24,9 @@ import { type ApiFamily, DIRECTIONS, type Usage } from './types.ts';
 
 /** Per-request accounting hooks used by the server; a no-op object when counting is off. */
 export interface Accounting {
-  /** After the request body is parsed, before the first attempt: may rewrite x.body and set x.tap. */
+  /** After the request body is parsed, before the first attempt: may splice x.body and set x.tap
+   *  (whose settle() records the exchange when it ends). */
   prepare(x: Exchange): void;
-  /** Once, when the exchange ends (response finished or client gone). */
-  settle(x: Exchange): void;
   /** A local estimate for count_tokens when Z.AI lacks the endpoint; null when counting is off. */
   countTokensLocally(x: Exchange): Promise<number> | null;
   /** The `token_counting` section of /health. */
@@ -36,7 +37,6 @@ export interface Accounting {
 /** Accounting when TOKEN_COUNTING_ENABLED=false: costs nothing per request. */
 export const noAccounting: Accounting = {
   prepare: () => {},
-  settle: () => {},
   countTokensLocally: () => null,
   health: () => ({ enabled: false, mode: 'disabled' }),
   close: () => Promise.resolve(),
@@ -52,14 +52,12 @@ interface Ctx {
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
 }
 
-/** Loads the tokenizer and price table once; returns the factory the server calls with its metrics. */
-export async function createAccounting(cfg: Config, log: Logger): Promise<(metrics: Metrics) => Accounting> {
+/** Loads the tokenizer and price table once and binds the accounting series. */
+export async function createAccounting(cfg: Config, log: Logger, metrics: Metrics): Promise<Accounting> {
   if (!cfg.TOKEN_COUNTING_ENABLED) {
     log.info('Token counting disabled (TOKEN_COUNTING_ENABLED=false)');
-    return (metrics) => {
-      metrics.tokenCountingMode.labels('disabled', metrics.variant).set(1);
-      return noAccounting;
-    };
+    metrics.tokenCountingMode.labels('disabled', metrics.variant).set(1);
+    return noAccounting;
   }
   const pricing = createPricing({
     table: loadPriceTable(cfg),
@@ -76,23 +74,21 @@ export async function createAccounting(cfg: Config, log: Logger): Promise<(metri
     log.warn('Falling back to SimpleTokenCounter');
     log.warn(`Token counting enabled (fallback mode, model: ${cfg.TOKENIZER_MODEL})`);
   }
-  return (metrics) => {
-    metrics.tokenCountingMode.labels(counter.mode, metrics.variant).set(1);
-    const v = metrics.variant;
-    const src = (source: string) => ({
-      anthropic: metrics.usageSource.labels(source, 'anthropic', v),
-      openai: metrics.usageSource.labels(source, 'openai', v),
-    });
-    return createEnabledAccounting({
-      counter,
-      pricing,
-      metrics,
-      log,
-      defaultModel: cfg.TOKENIZER_MODEL,
-      series: new Map(),
-      sources: { provider: src('provider'), estimate: src('estimate') },
-    });
-  };
+  metrics.tokenCountingMode.labels(counter.mode, metrics.variant).set(1);
+  const v = metrics.variant;
+  const src = (source: string) => ({
+    anthropic: metrics.usageSource.labels(source, 'anthropic', v),
+    openai: metrics.usageSource.labels(source, 'openai', v),
+  });
+  return createEnabledAccounting({
+    counter,
+    pricing,
+    metrics,
+    log,
+    defaultModel: cfg.TOKENIZER_MODEL,
+    series: new Map(),
+    sources: { provider: src('provider'), estimate: src('estimate') },
+  });
 }
 
 function loadPriceTable(cfg: Config): PriceTable {
@@ -127,27 +123,16 @@ function createEnabledAccounting(ctx: Ctx): Accounting {
       if (x.json === null || (x.route.kind !== 'messages' && x.route.kind !== 'chat')) return;
       let strip = false;
       if (x.route.family === 'openai' && x.stream) {
-        const so = x.json.stream_options;
-        if (
-          !(
-            so !== null &&
-            typeof so === 'object' &&
-            (so as { include_usage?: unknown }).include_usage === true
-          )
-        ) {
+        const so = asObject(x.json.stream_options);
+        if (so?.include_usage !== true) {
           // Z.AI sends stream usage only when asked; ask, and hide the extra chunk from this client.
-          x.json.stream_options = {
-            ...(so !== null && typeof so === 'object' ? so : {}),
-            include_usage: true,
-          };
-          x.body = Buffer.from(JSON.stringify(x.json));
+          // A splice: the rest of the body goes upstream byte for byte.
+          x.body = setJsonMember(x.body, ['stream_options', 'include_usage'], 'true');
+          x.json.stream_options = { ...so, include_usage: true };
           strip = true;
         }
       }
       x.tap = new UsageTap(ctx, x, strip);
-    },
-    settle(x) {
-      if (x.tap instanceof UsageTap) x.tap.settle();
     },
     countTokensLocally(x) {
       return timedCount(ctx, () => estimateInputTokens(ctx.counter, x.route.family, x.json));
@@ -298,7 +283,7 @@ interface Counter {
 }
 
 /** The bound children for a label set, created on first use: prom-client hashes labels on every
- *  labels() call, which was the largest cost of recording usage (STYLE §2.9: bind children once). */
+ *  labels() call, which was the largest cost of recording usage: bind children once. */
 function seriesFor(ctx: Ctx, model: string, tier: string, source: string): BoundSeries {
   const key = `${model}\u0000${tier}\u0000${source}`;
   let s = ctx.series.get(key);
