@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { sumSamples } from '@zai-proxy/prom-text';
 import { sha256 as sha, until } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import { createTokenCounter, estimateInputTokens } from '../src/usage/index.ts';
-import { json, metricValue, type Stack, startStack } from './harness.ts';
+import { json, type Stack, startStack } from './harness.ts';
 
 const DIRS = ['input', 'output', 'cache_read', 'cache_write'] as const;
 
@@ -169,34 +170,34 @@ describe('accounting', () => {
       }
     }
     await until(
-      async () => metricValue(await s.metricsText(), 'zai_proxy_usage_source_total') >= CASES.length,
+      async () => sumSamples(await s.metricsText(), 'zai_proxy_usage_source_total') >= CASES.length,
     );
     const text = await s.metricsText();
     for (const d of DIRS) {
       assert.equal(
-        metricValue(text, 'zai_proxy_tokens_total', { direction: d, source: 'provider' }),
+        sumSamples(text, 'zai_proxy_tokens_total', { direction: d, source: 'provider' }),
         expected[d],
         `provider ${d}`,
       );
     }
-    assert.ok(metricValue(text, 'zai_proxy_tokens_total', { direction: 'input', source: 'estimate' }) > 0);
-    assert.ok(metricValue(text, 'zai_proxy_tokens_total', { direction: 'output', source: 'estimate' }) > 0);
+    assert.ok(sumSamples(text, 'zai_proxy_tokens_total', { direction: 'input', source: 'estimate' }) > 0);
+    assert.ok(sumSamples(text, 'zai_proxy_tokens_total', { direction: 'output', source: 'estimate' }) > 0);
     assert.equal(
-      metricValue(text, 'zai_proxy_tokens_total', { direction: 'cache_read', source: 'estimate' }),
+      sumSamples(text, 'zai_proxy_tokens_total', { direction: 'cache_read', source: 'estimate' }),
       0,
     );
     assert.match(
       text,
       /zai_proxy_tokens_total\{direction="input",model="glm-4.6",variant="production",pricing_tier="(peak|off_peak)",source="provider"\}/,
     );
-    assert.equal(metricValue(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
-    assert.ok(metricValue(text, 'zai_proxy_token_count_duration_seconds_count') > 0);
+    assert.equal(sumSamples(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
+    assert.ok(sumSamples(text, 'zai_proxy_token_count_duration_seconds_count') > 0);
     // Cost: default prices per 1K tokens, doubled in the peak tier; cache writes are free.
-    const inTok = metricValue(text, 'zai_proxy_tokens_total', { direction: 'input' });
-    const inCost = metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'input' });
+    const inTok = sumSamples(text, 'zai_proxy_tokens_total', { direction: 'input' });
+    const inCost = sumSamples(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'input' });
     const perK = (inCost / inTok) * 1000;
     assert.ok(Math.abs(perK - 0.0006) < 1e-9 || Math.abs(perK - 0.0012) < 1e-9, `input price ${perK}`);
-    assert.equal(metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'cache_write' }), 0);
+    assert.equal(sumSamples(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'cache_write' }), 0);
     assert.ok(
       s.logs.some((l) =>
         l.includes('"msg":"Token usage: input=100, output=20, cache_read=30, cache_write=40"'),
@@ -251,7 +252,7 @@ describe('accounting', () => {
     assert.equal(local.headers.get('x-token-input'), String(n));
     const text = await s.metricsText();
     assert.equal(
-      metricValue(text, 'zai_proxy_upstream_errors_total', { error_type: '404' }),
+      sumSamples(text, 'zai_proxy_upstream_errors_total', { error_type: '404' }),
       0,
       'an expected 404 is no alert',
     );
@@ -271,10 +272,7 @@ describe('accounting', () => {
       encoding: 'cl100k_base',
       model: 'glm-4',
     });
-    assert.equal(
-      metricValue(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'tiktoken' }),
-      1,
-    );
+    assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'tiktoken' }), 1);
     assert.ok(
       s.logs.some((l) => l.includes('Token counting enabled (tiktoken cl100k_base encoding, model: glm-4)')),
     );
@@ -289,7 +287,7 @@ describe('accounting modes', () => {
       assert.equal(tc.mode, 'fallback');
       assert.equal(tc.encoding, 'utf8_bytes_div_4');
       assert.equal(
-        metricValue(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'fallback' }),
+        sumSamples(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'fallback' }),
         1,
       );
       assert.ok(s.logs.some((l) => l.includes('Falling back to SimpleTokenCounter')));
@@ -316,7 +314,7 @@ describe('accounting modes', () => {
       assert.equal(JSON.parse(s.sim.journal.at(-1)!.body.toString()).stream_options, undefined);
       const text = await s.metricsText();
       assert.ok(!/^zai_proxy_tokens_total\{/m.test(text));
-      assert.equal(metricValue(text, 'zai_proxy_token_counting_mode', { mode: 'disabled' }), 1);
+      assert.equal(sumSamples(text, 'zai_proxy_token_counting_mode', { mode: 'disabled' }), 1);
       assert.ok(s.logs.some((l) => l.includes('Token counting disabled (TOKEN_COUNTING_ENABLED=false)')));
     } finally {
       await s.close();
@@ -341,7 +339,7 @@ describe('accounting modes', () => {
       assert.equal(await r.text(), body);
       await until(
         async () =>
-          metricValue(await s.metricsText(), 'zai_proxy_tokens_total', {
+          sumSamples(await s.metricsText(), 'zai_proxy_tokens_total', {
             direction: 'output',
             source: 'estimate',
           }) > 0,

@@ -88,17 +88,6 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   };
 }
 
-/** The value of one series in Prometheus text, or 0 when absent. Labels must match exactly (any order). */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const ok = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
-    if (ok) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
 export type AnyJson = any;
 /** A response body as loosely-typed JSON. */

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { sumSamples } from '@zai-proxy/prom-text';
 import { sha256 as sha } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import type { Clock } from '../src/clock.ts';
 import type { UpstreamSignal } from '../src/upstream/signals.ts';
-import { fakeClock, json, metricValue, type Stack, startStack } from './harness.ts';
+import { fakeClock, json, type Stack, startStack } from './harness.ts';
 
 const ANT = JSON.stringify({ model: 'glm-4.6', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] });
 const ANT_STREAM = JSON.stringify({
@@ -48,7 +49,7 @@ describe('retry engine', () => {
     }
   };
   const m = async (name: string, labels: Record<string, string>) =>
-    metricValue(await s.metricsText(), name, labels);
+    sumSamples(await s.metricsText(), name, labels);
 
   test('429 with an empty body and Retry-After: 3, then success: one wait of 3 s (never stacked with backoff)', async () => {
     await withEnv({ MAX_RETRIES: '1' }, async () => {

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { sumSamples } from '@zai-proxy/prom-text';
 import { sha256 as sha } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
-import { json, metricValue, type Stack, startStack, ZAI_KEY } from './harness.ts';
+import { json, type Stack, startStack, ZAI_KEY } from './harness.ts';
 
 const anthropicBody = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -128,7 +129,7 @@ describe('streaming', () => {
     req.destroy();
     await s.sim.waitFor(() => j.aborted, 2000);
     assert.equal(j.aborted, true);
-    await waitUntil(async () => metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total') >= 1);
+    await waitUntil(async () => sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total') >= 1);
   });
 
   test('a client disconnect while waiting for non-streaming headers aborts upstream too', async () => {
@@ -156,7 +157,7 @@ describe('streaming', () => {
   });
 
   test('upstream breaking mid-stream breaks the client connection, never a clean end', async () => {
-    const aborts0 = metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total');
+    const aborts0 = sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total');
     const { res } = await open(s.url, '/v1/messages', anthropicBody(), {
       'x-sim-scenario': 'reset_mid_stream;after=3',
     });
@@ -165,11 +166,11 @@ describe('streaming', () => {
     assert.ok(bytes.length > 0, 'the events before the break were delivered');
     await waitUntil(
       async () =>
-        metricValue(await s.metricsText(), 'zai_proxy_upstream_errors_total', { error_type: 'read_error' }) >=
+        sumSamples(await s.metricsText(), 'zai_proxy_upstream_errors_total', { error_type: 'read_error' }) >=
         1,
     );
     assert.equal(
-      metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total'),
+      sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total'),
       aborts0,
       'the proxy broke it, not the client',
     );
