@@ -1,7 +1,7 @@
 // Usage in complete (non-streaming) JSON response bodies: read it, or add it when the upstream left it out.
 //
-// The original proxy rewrote such bodies to {"result": …, "usage": …}, which Anthropic clients cannot
-// parse (original-proxy.md §12.1). Here a body is never reshaped: addUsage splices one member in and
+// The Go proxy rewrote such bodies to {"result": …, "usage": …}, which Anthropic clients cannot
+// parse. Here a body is never reshaped: addUsage splices one member in and
 // leaves every other byte as it was.
 
 import { asObject, parseObject } from '../json.ts';

@@ -1,7 +1,6 @@
 // Everything a request sends to the model, gathered as text for a local input-token estimate.
 //
-// The original counted only text blocks of messages (original-proxy.md §4.2), which undercounts Claude
-// Code traffic badly: system prompts, tool definitions and tool results are most of its input.
+// The Go proxy counted only the text blocks of messages, which undercounts Claude Code traffic badly: system prompts, tool definitions and tool results are most of its input.
 
 import { asObject } from '../json.ts';
 import type { TokenCounter } from './tokenizer.ts';

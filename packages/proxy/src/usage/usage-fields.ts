@@ -1,7 +1,7 @@
 // How each API names its usage fields, mapped onto the four disjoint directions.
 //
-// Anthropic input_tokens EXCLUDES cache reads and writes; OpenAI prompt_tokens INCLUDES cached tokens
-// (TensorZero track-usage-and-cost.mdx). Pricing cached tokens as plain input inflates cost 2-7x
+// Anthropic input_tokens EXCLUDES cache reads and writes; OpenAI prompt_tokens INCLUDES cached tokens.
+// Pricing cached tokens as plain input inflates cost 2-7x
 // (LiteLLM #11789, Bifrost #904), so OpenAI's cached part is moved out of input here.
 import { asObject } from '../json.ts';
 import type { Usage } from './types.ts';
