@@ -71,7 +71,8 @@ export function parseTargets(text: string): ScrapeTarget[] {
 
 /** `:8081`, `127.0.0.1:8081`, `[::1]:8081` or a bare port → host and port. */
 export function parseListenAddr(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d{1,5})$/.exec(text.trim());
+  const s = text.trim();
+  const m = /^\d{1,5}$/.test(s) ? [s, undefined, '', s] : /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
   if (m === null) return null;
   const port = Number(m[3]);
   if (port > 65535) return null;
