@@ -56,6 +56,8 @@ export interface UsageQuery {
   variant?: string;
   client?: string;
   model?: string;
+  /** 'raw' reads raw rows only (same timestamps as raw points); default: rollups plus the open minute. */
+  resolution?: 'raw' | '1m';
 }
 
 const SCHEMA = `
@@ -330,9 +332,9 @@ export function createStore(opts: StoreOptions) {
             (p) => p.ts >= q.start && p.ts <= q.end && (q.variant === undefined || p.variant === q.variant),
           );
       if (db === null) {
-        // Live views keep working from memory; a longer history needs the database.
-        const oldest = memory[0]?.ts ?? Number.POSITIVE_INFINITY;
-        if (q.start < oldest - 2 * MINUTE)
+        // Live views (up to the last hour) keep working from memory; longer ones need the database.
+        const newest = memory.at(-1)?.ts ?? q.end;
+        if (q.start < newest - MEMORY_MS)
           throw new StorageUnavailableError(status.last_error ?? 'storage unavailable');
         return q.resolution === 'raw' ? inMemory() : sortPoints(minuteBuckets(inMemory()));
       }
@@ -376,7 +378,7 @@ export function createStore(opts: StoreOptions) {
       if (db === null) throw new StorageUnavailableError(status.last_error ?? 'storage unavailable');
       try {
         const s = stmts!;
-        const rolled = Math.max(q.start, rolledUntil() ?? q.start);
+        const rolled = q.resolution === 'raw' ? q.start : Math.max(q.start, rolledUntil() ?? q.start);
         const rows = [
           ...s.usage1.all(q.start, Math.min(q.end, rolled)).map(toUsage),
           ...s.usage5.all(rolled, q.end).map(toUsage),
