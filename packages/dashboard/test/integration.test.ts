@@ -200,9 +200,9 @@ describe('dashboard against two real proxies', () => {
   test('both healthy with enough data: promote', async () => {
     now += 11 * MIN;
     await tick(); // a window with only the new traffic
-    await traffic(400);
-    sent.production.requests += 400;
-    sent.canary.requests += 400;
+    await traffic(300);
+    sent.production.requests += 300;
+    sent.canary.requests += 300;
     await tick();
     const v = await verdict();
     assert.equal(v.verdict, 'promote', JSON.stringify(v, null, 1));
@@ -211,11 +211,11 @@ describe('dashboard against two real proxies', () => {
   test('a small regression (3 % upstream 500s on the canary): hold, on the error ratio', async () => {
     now += 11 * MIN;
     await tick();
-    const statuses = await traffic(400, (i) => (i % 100 < 3 ? 'status;code=500' : undefined));
-    assert.equal(statuses.filter((s) => s === 500).length, 12);
-    sent.production.requests += 400;
-    sent.canary.requests += 400;
-    sent.canary.errors += 12;
+    const statuses = await traffic(300, (i) => (i % 100 < 3 ? 'status;code=500' : undefined));
+    assert.equal(statuses.filter((s) => s === 500).length, 9);
+    sent.production.requests += 300;
+    sent.canary.requests += 300;
+    sent.canary.errors += 9;
     await tick();
     const v = await verdict();
     assert.equal(v.verdict, 'hold', JSON.stringify(v, null, 1));
@@ -224,7 +224,7 @@ describe('dashboard against two real proxies', () => {
     assert.equal(t.errors, sent.canary.errors);
     assert.equal(t.requests, sent.canary.requests);
     const w = (await call(base, '/api/metrics?range=5m&variant=canary')).json.at(-1);
-    assert.equal(w.error_rate_pct, (100 * 12) / 400);
+    assert.equal(w.error_rate_pct, (100 * 9) / 300);
   });
 
   test("the canary's upstream returns 5xx: rollback, forced below the minimum sample after 2 minutes", async () => {
