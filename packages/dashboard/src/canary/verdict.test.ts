@@ -105,6 +105,13 @@ describe('decideCanary', () => {
     assert.ok(m.effect! > 0.56 && m.effect! < 0.71, String(m.effect));
   });
 
+  test('a significant rank shift with a p95 under 10 % slower does not hold', () => {
+    const base = HEALTHY.map((x) => x * 4);
+    const bit = [120, 130, 90, 26, 21, 7, 6, 0];
+    const r = decide({ ttfb: { buckets: bit, p95Ms: 43 } }, { ttfb: { buckets: base, p95Ms: 40 } });
+    assert.equal(r.verdict, 'promote', JSON.stringify(r.metrics));
+  });
+
   test('a faster canary is not a regression (one-sided)', () => {
     const fast = [90, 8, 2, 0, 0, 0, 0, 0];
     assert.equal(decide({ overhead: { buckets: fast, p95Ms: 8 } }).verdict, 'promote');

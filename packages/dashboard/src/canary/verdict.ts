@@ -60,6 +60,12 @@ export interface Thresholds {
   /** Rank tests: P(candidate slower) at least this to hold / to roll back (Vargha–Delaney small / large). */
   holdEffect: number;
   rollbackEffect: number;
+  /**
+   * A latency hold also needs the candidate's p95 at least this multiple of the baseline's: with
+   * hundreds of requests a rank test finds a few per cent between two identical builds on a shared
+   * host (seen: p95 32.5 vs 30.3 ms, P(slower) = 0.57, p = 0.0003), which is no reason to stop a rollout.
+   */
+  holdP95Ratio: number;
   /** Forced rollback: error ratio above this in each of the last two minutes. */
   forcedErrorRatio: number;
   /** Forced rollback: candidate p95 TTFB at least this multiple of the baseline's in each of the last two minutes. */
@@ -79,6 +85,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   holdErrorDiff: 0.005,
   holdEffect: 0.56,
   rollbackEffect: 0.71,
+  holdP95Ratio: 1.1,
   forcedErrorRatio: 0.1,
   forcedTtfbRatio: 2,
   forcedP: 0.01,
@@ -320,10 +327,13 @@ function latency(
   out.p_value = finite(r.pValue);
   out.effect = finite(r.effect);
   if (out.p_value === null || out.effect === null) return out;
+  const cp = out.candidate.value;
+  const bp = out.baseline.value;
+  const p95Slower = cp === null || bp === null || cp >= bp * t.holdP95Ratio;
   out.outcome =
     r.pValue < t.rollbackP && r.effect >= t.rollbackEffect
       ? 'rollback'
-      : r.pValue < t.holdP && r.effect >= t.holdEffect
+      : r.pValue < t.holdP && r.effect >= t.holdEffect && p95Slower
         ? 'hold'
         : 'pass';
   const p95 = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} ms`);
