@@ -1,6 +1,6 @@
 // Turns the proxy-overhead bench's per-round measurements into summaries (medians of rounds, paired
 // differences and ratios against the first target) and prints them as tables or JSON.
-import { type Buckets, histogramQuantile, totalCount } from './prom-histogram.ts';
+import { type Buckets, histogramQuantile, totalCount } from '@zai-proxy/prom-text';
 import { median, spread } from './sample-stats.ts';
 
 /** One target's numbers in one round; latencies in µs (c=1) or ms (c=32). */

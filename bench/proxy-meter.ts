@@ -1,8 +1,9 @@
 // Measures what a proxy process does during measured runs only: the growth of its own
 // zai_proxy_overhead_seconds histogram and its CPU time, both read between runs, never during one.
+
+import { addHistograms, type Buckets, diffHistograms, readHistogram, totalCount } from '@zai-proxy/prom-text';
 import type { Child } from './child-processes.ts';
 import type { Phase } from './overhead-report.ts';
-import { addHistograms, type Buckets, diffHistograms, readHistogram, totalCount } from './prom-histogram.ts';
 import type { Target } from './request-fixtures.ts';
 
 const OVERHEAD_METRIC = 'zai_proxy_overhead_seconds';

@@ -1,5 +1,7 @@
 // Reads one Prometheus histogram from exposition text, per label value, and estimates its quantiles
 // the way PromQL's histogram_quantile does (linear interpolation inside the bucket).
+import { parsePrometheusText } from './parse.ts';
+import type { Families } from './select.ts';
 
 /** Cumulative bucket counts by upper bound, ascending, +Inf last. */
 export interface Buckets {
@@ -7,23 +9,24 @@ export interface Buckets {
   count: number[];
 }
 
-const LINE = /^(\w+)_bucket\{([^}]*)\} (\S+)/;
-const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
-
-/** The histogram `name` from exposition text, one Buckets per value of `byLabel` (other labels summed). */
-export function readHistogram(text: string, name: string, byLabel: string): Map<string, Buckets> {
+/**
+ * The histogram `name` from exposition text or parsed families, one Buckets per value of `byLabel`
+ * (every other label summed: buckets of one bound add up across series).
+ */
+export function readHistogram(
+  source: string | Families,
+  name: string,
+  byLabel: string,
+): Map<string, Buckets> {
+  const families = typeof source === 'string' ? parsePrometheusText(source) : source;
   const acc = new Map<string, Map<number, number>>();
-  for (const line of text.split('\n')) {
-    const m = LINE.exec(line);
-    if (m === null || m[1] !== name) continue;
-    let le = Number.NaN;
-    let key = '';
-    for (const l of m[2]!.matchAll(LABEL)) {
-      if (l[1] === 'le') le = l[2] === '+Inf' ? Number.POSITIVE_INFINITY : Number(l[2]);
-      else if (l[1] === byLabel) key = l[2]!;
-    }
+  const bucket = `${name}_bucket`;
+  for (const s of families.get(name)?.samples ?? []) {
+    if (s.name !== bucket) continue;
+    const le = s.labels.le === undefined ? Number.NaN : Number(s.labels.le.replace('Inf', 'Infinity'));
+    const key = s.labels[byLabel] ?? '';
     const byLe = acc.get(key) ?? new Map<number, number>();
-    byLe.set(le, (byLe.get(le) ?? 0) + Number(m[3]));
+    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
     acc.set(key, byLe);
   }
   const out = new Map<string, Buckets>();

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  addHistograms,
-  diffHistograms,
-  histogramQuantile,
-  readHistogram,
-  totalCount,
-} from './prom-histogram.ts';
-import { median, percentileSorted } from './sample-stats.ts';
+import { addHistograms, diffHistograms, histogramQuantile, readHistogram, totalCount } from './histogram.ts';
 
 const TEXT = [
   '# TYPE zai_proxy_overhead_seconds histogram',
@@ -47,13 +40,4 @@ test('diff and add of snapshots', () => {
   const twice = addHistograms(a, a);
   assert.deepEqual(twice.get('/v1/messages')!.count, [100, 180, 200]);
   assert.deepEqual(diffHistograms(twice, a).get('/v1/messages')!.count, [50, 90, 100]);
-});
-
-test('nearest-rank percentile and median', () => {
-  const s = Float64Array.from({ length: 100 }, (_, i) => i + 1);
-  assert.equal(percentileSorted(s, 0.5), 50);
-  assert.equal(percentileSorted(s, 0.99), 99);
-  assert.equal(percentileSorted(s, 1), 100);
-  assert.equal(median([3, 1, 2]), 2);
-  assert.equal(median([4, 1, 2, 3]), 2.5);
 });
