@@ -1,6 +1,7 @@
 // Builds uPlot options outside render. Their identity changes only when the panel's series set, the theme
 // or the height changes, so a data update never rebuilds the chart.
 import type uPlot from 'uplot';
+import { formatClock, formatDateTime } from '../lib/format.ts';
 import type { PlotSeries } from './aligned.ts';
 import { CHART_THEME, dashFor, type ResolvedTheme } from './theme-colors.ts';
 
@@ -17,6 +18,12 @@ export interface PlotSpec {
   yMax?: number;
   /** Read on every redraw: the x window [from, to] in seconds, or the data's extent when unset. */
   xWindow?: { current: [number, number] | undefined };
+}
+
+/** x tick labels: HH:MM, with the date when the ticks span more than a day. */
+function timeTicks(vals: number[]): string[] {
+  const span = vals.length > 1 ? vals[vals.length - 1]! - vals[0]! : 0;
+  return vals.map((v) => (span > 86_400 ? formatDateTime(v * 1000) : formatClock(v * 1000).slice(0, 5)));
 }
 
 export function specKey(s: PlotSpec): string {
@@ -43,7 +50,8 @@ export function buildOptions(s: PlotSpec): uPlot.Options {
     width: s.width,
     height: s.height,
     cursor: { drag: { x: false, y: false } },
-    legend: { show: true, live: true },
+    // the panel draws its own compact legend; uPlot's repeats every series × variant pair
+    legend: { show: false },
     scales: {
       x: {
         time: true,
@@ -58,7 +66,14 @@ export function buildOptions(s: PlotSpec): uPlot.Options {
         },
       },
     },
-    axes: [axis(), axis({ size: 64, values: (_u, vals) => vals.map((v) => s.format(v)) })],
+    axes: [
+      axis({ values: (_u, vals) => timeTicks(vals) }),
+      axis({
+        values: (_u, vals) => vals.map((v) => s.format(v)),
+        // wide enough for the longest tick label, so "1.5k tok/s" is never clipped
+        size: (_u, vals) => 22 + 7 * Math.max(3, ...(vals ?? []).map((v) => String(v).length)),
+      }),
+    ],
     series: [
       { label: 'time' },
       ...s.series.map((p) => ({

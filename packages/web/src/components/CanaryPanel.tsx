@@ -98,41 +98,44 @@ function CanaryResultView({ r, baseline, now }: { r: CanaryResult; baseline: str
           {pText(deciding.p_value)}
         </p>
       )}
-      <table className="canary-table">
-        <caption className="sr-only">
-          Canary metrics for {r.variant} against {baseline}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Metric</th>
-            <th scope="col">{baseline}</th>
-            <th scope="col">{r.variant}</th>
-            <th scope="col">p</th>
-            <th scope="col">Outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.metrics.map((m: CanaryMetric) => (
-            <tr
-              key={m.metric}
-              data-metric={m.metric}
-              className={m.metric === r.deciding_metric ? 'deciding-row' : undefined}
-            >
-              <th scope="row">{metricName(m.metric)}</th>
-              <td>
-                {metricValue(m.metric, m.baseline.value)} <span className="muted">n={m.baseline.n}</span>
-              </td>
-              <td>
-                {metricValue(m.metric, m.candidate.value)} <span className="muted">n={m.candidate.n}</span>
-              </td>
-              <td>{pText(m.p_value)}</td>
-              <td>
-                <span className={`outcome outcome-${m.outcome}`}>{m.outcome.replace('_', ' ')}</span>
-              </td>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable table must be reachable by keyboard to scroll */}
+      <section className="table-scroll" aria-label={`Canary metrics for ${r.variant}`} tabIndex={0}>
+        <table className="canary-table">
+          <caption className="sr-only">
+            Canary metrics for {r.variant} against {baseline}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Metric</th>
+              <th scope="col">{baseline}</th>
+              <th scope="col">{r.variant}</th>
+              <th scope="col">p</th>
+              <th scope="col">Outcome</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {r.metrics.map((m: CanaryMetric) => (
+              <tr
+                key={m.metric}
+                data-metric={m.metric}
+                className={m.metric === r.deciding_metric ? 'deciding-row' : undefined}
+              >
+                <th scope="row">{metricName(m.metric)}</th>
+                <td>
+                  {metricValue(m.metric, m.baseline.value)} <span className="muted">n={m.baseline.n}</span>
+                </td>
+                <td>
+                  {metricValue(m.metric, m.candidate.value)} <span className="muted">n={m.candidate.n}</span>
+                </td>
+                <td>{pText(m.p_value)}</td>
+                <td>
+                  <span className={`outcome outcome-${m.outcome}`}>{m.outcome.replace('_', ' ')}</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
     </div>
   );
 }

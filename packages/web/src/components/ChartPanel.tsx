@@ -3,6 +3,7 @@ import type { Snapshot } from '../api/types.ts';
 import { alignSeries, summarize } from '../charts/aligned.ts';
 import { TimeChart } from '../charts/TimeChart.tsx';
 import type { ChartPanelDef } from '../panels/chart-panels.ts';
+import { ChartLegend } from './ChartLegend.tsx';
 import { NumbersTable } from './NumbersTable.tsx';
 import { Panel, type PanelState } from './Panel.tsx';
 
@@ -34,7 +35,10 @@ export function ChartPanel({ def, status, data, version, window }: ChartPanelPro
     const defs = typeof def.series === 'function' ? def.series(all) : def.series;
     const aligned = alignSeries(data, defs);
     const rows = summarize(aligned.data, aligned.series);
-    return { ...aligned, rows, any: rows.some((r) => r.points > 0), total: all.length };
+    const head = def.headline
+      ? summarize(alignSeries(data, [def.headline]).data, alignSeries(data, [def.headline]).series)
+      : null;
+    return { ...aligned, defs, rows, head, any: rows.some((r) => r.points > 0), total: all.length };
   }, [def, data, version]);
 
   let state: PanelState;
@@ -45,23 +49,23 @@ export function ChartPanel({ def, status, data, version, window }: ChartPanelPro
   else state = { kind: 'ready' };
 
   const variants = data.map((d) => d.variant);
-  const first = built.series.findIndex((s) => s.def === built.series[0]?.def);
+  const firstLabel = built.rows[0]?.label;
+  const headRows = built.head ?? built.rows.filter((r) => r.label === firstLabel);
   const headline =
-    first === -1 ? undefined : (
+    headRows.length === 0 ? undefined : (
       <dl className="stats">
-        {built.rows
-          .filter((r) => r.label === built.rows[first]?.label)
-          .map((r) => (
-            <div key={r.variant}>
-              <dt>{variants.length > 1 ? `${r.label} · ${r.variant}` : r.label}</dt>
-              <dd>{def.format(r.latest)}</dd>
-            </div>
-          ))}
+        {headRows.map((r) => (
+          <div key={r.variant}>
+            <dt>{variants.length > 1 ? `${r.label} · ${r.variant}` : r.label}</dt>
+            <dd>{def.format(r.latest)}</dd>
+          </div>
+        ))}
       </dl>
     );
 
   return (
     <Panel id={def.id} title={def.title} state={state} headline={headline} wide={def.wide}>
+      <ChartLegend defs={built.defs} variants={variants} />
       <TimeChart
         title={def.title}
         series={built.series}

@@ -29,11 +29,11 @@ describe('QuotaPanel', () => {
         now={NOW}
       />,
     );
-    const five = screen.getByRole('row', { name: /5-hour window/ });
+    const five = screen.getByRole('row', { name: /5 hours/ });
     expect(five).toHaveTextContent('42%');
     expect(five).toHaveTextContent('58%');
     expect(five).toHaveTextContent('in 2h 15m');
-    expect(screen.getByRole('row', { name: /Weekly window/ })).toHaveTextContent('—');
+    expect(screen.getByRole('row', { name: /Week/ })).toHaveTextContent('—');
     expect(screen.getByTestId('quota-production-freshness')).toHaveTextContent('sample 42s old');
     expect(screen.getByTestId('quota-production-freshness')).not.toHaveTextContent('stale');
     expect(screen.getByTestId('quota-production-gate')).toHaveTextContent('observe-only');
@@ -67,9 +67,9 @@ describe('QuotaPanel', () => {
       ),
     );
     render(<QuotaPanel status={{ kind: 'ready' }} data={[{ variant: 'production', points }]} now={NOW} />);
-    expect(
-      within(screen.getByRole('row', { name: /5-hour window/ })).getAllByRole('cell')[3],
-    ).toHaveTextContent('runs out in 3m 0s');
+    expect(within(screen.getByRole('row', { name: /5 hours/ })).getAllByRole('cell')[3]).toHaveTextContent(
+      'runs out in 3m 0s',
+    );
   });
 
   it('explains an empty state instead of inventing numbers', () => {

@@ -8,8 +8,8 @@ import { Panel, type PanelState } from './Panel.tsx';
 export const QUOTA_STALE_AFTER_S = 15 * 60;
 
 const WINDOWS: { key: QuotaWindowKey; label: string }[] = [
-  { key: 'five_hour', label: '5-hour window' },
-  { key: 'weekly', label: 'Weekly window' },
+  { key: 'five_hour', label: '5 hours' },
+  { key: 'weekly', label: 'Week' },
 ];
 
 function forecastText(f: Forecast, now: number): string {

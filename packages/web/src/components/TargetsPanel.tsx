@@ -24,38 +24,41 @@ export function TargetsPanel({ status }: TargetsPanelProps) {
       state={state}
       headline={data && <span className="big">{`${up} of ${data.targets.length} up`}</span>}
     >
-      <table className="targets-table">
-        <caption className="sr-only">Scrape targets</caption>
-        <thead>
-          <tr>
-            <th scope="col">Target</th>
-            <th scope="col">State</th>
-            <th scope="col">Variants</th>
-            <th scope="col">Last good scrape</th>
-            <th scope="col">Scrape time</th>
-            <th scope="col">Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data?.targets.map((t) => (
-            <tr key={t.name} data-target={t.name}>
-              <th scope="row" title={t.url}>
-                {t.name}
-              </th>
-              <td>
-                <span className={t.up ? 'badge badge-ok' : 'badge badge-bad'}>{t.up ? 'up' : 'down'}</span>
-              </td>
-              <td>{t.variants.join(', ') || '—'}</td>
-              <td>{t.age_seconds === null ? 'never' : `${formatAge(t.age_seconds)} ago`}</td>
-              <td>{formatMs(t.duration_ms)}</td>
-              <td className="error-text">
-                {t.last_error ?? '—'}
-                {t.consecutive_failures > 1 ? ` (${t.consecutive_failures}× in a row)` : ''}
-              </td>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable table must be reachable by keyboard to scroll */}
+      <section className="table-scroll" aria-label="Scrape targets" tabIndex={0}>
+        <table className="targets-table">
+          <caption className="sr-only">Scrape targets</caption>
+          <thead>
+            <tr>
+              <th scope="col">Target</th>
+              <th scope="col">State</th>
+              <th scope="col">Variants</th>
+              <th scope="col">Last good scrape</th>
+              <th scope="col">Scrape time</th>
+              <th scope="col">Last error</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data?.targets.map((t) => (
+              <tr key={t.name} data-target={t.name}>
+                <th scope="row" title={t.url}>
+                  {t.name}
+                </th>
+                <td>
+                  <span className={t.up ? 'badge badge-ok' : 'badge badge-bad'}>{t.up ? 'up' : 'down'}</span>
+                </td>
+                <td>{t.variants.join(', ') || '—'}</td>
+                <td>{t.age_seconds === null ? 'never' : `${formatAge(t.age_seconds)} ago`}</td>
+                <td>{formatMs(t.duration_ms)}</td>
+                <td className="error-text">
+                  {t.last_error ?? '—'}
+                  {t.consecutive_failures > 1 ? ` (${t.consecutive_failures}× in a row)` : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
     </Panel>
   );
 }

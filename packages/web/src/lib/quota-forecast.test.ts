@@ -36,6 +36,14 @@ describe('quota forecast', () => {
     expect(forecastExhaustion(pts, 'five_hour', 240_000)).toEqual({ kind: 'not-rising' });
   });
 
+  it('treats flat usage as not rising, not as a forecast centuries away', () => {
+    const pts = [at(0, 0.12, 0), at(60_000, 0.12 + 1e-17, 0), at(120_000, 0.12, 0)].map((p) => ({
+      ...p,
+      quota: { weekly: { usage_ratio: p.quota!.five_hour!.usage_ratio! } },
+    }));
+    expect(forecastExhaustion(pts, 'weekly', 120_000)).toEqual({ kind: 'not-rising' });
+  });
+
   it('needs enough samples and says so', () => {
     expect(forecastExhaustion([at(0, 0.5), at(1_000, 0.6)], 'five_hour', 1_000)).toEqual({ kind: 'unknown' });
     expect(forecastExhaustion([], 'weekly', 0)).toEqual({ kind: 'unknown' });

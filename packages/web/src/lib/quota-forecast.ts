@@ -2,6 +2,9 @@
 // samples of the same window (a reset in between starts the fit afresh), projected to 100 %.
 import type { QuotaWindow, Snapshot } from '../api/types.ts';
 
+/** Forecasts further out than this are reported as not rising. */
+const MAX_HORIZON_MS = 366 * 86_400_000;
+
 export type QuotaWindowKey = 'five_hour' | 'weekly';
 
 export type Forecast =
@@ -25,7 +28,12 @@ export function forecastExhaustion(
   for (const p of points) {
     const w = p.quota?.[key];
     if (w?.usage_ratio === undefined) continue;
-    if (w.reset_time_unix !== undefined && lastReset !== undefined && w.reset_time_unix !== lastReset) {
+    // a new reset stamp (beyond a minute of jitter) means the window restarted: fit only the new one
+    if (
+      w.reset_time_unix !== undefined &&
+      lastReset !== undefined &&
+      Math.abs(w.reset_time_unix - lastReset) > 60
+    ) {
       xs.length = 0;
       ys.length = 0;
     }
@@ -46,9 +54,10 @@ export function forecastExhaustion(
     den += (xs[i]! - mx) ** 2;
   }
   const slope = den > 0 ? num / den : 0; // ratio per ms
-  if (!(slope > 0)) return { kind: 'not-rising' };
   const lastY = ys[n - 1]!;
-  const at = Math.round(xs[n - 1]! + (1 - lastY) / slope);
+  const at = slope > 0 ? Math.round(xs[n - 1]! + (1 - lastY) / slope) : Number.POSITIVE_INFINITY;
+  // flat usage (or a slope that is only rounding noise) would run out centuries from now
+  if (!(at - now < MAX_HORIZON_MS)) return { kind: 'not-rising' };
   const resetMs =
     last?.reset_time_unix !== undefined ? last.reset_time_unix * 1000 : Number.POSITIVE_INFINITY;
   return { kind: 'at', ms: Math.max(at, now), beforeReset: at < resetMs };

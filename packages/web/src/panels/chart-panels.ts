@@ -17,6 +17,8 @@ export interface ChartPanelDef {
   missing: string;
   yMax?: number;
   wide?: boolean;
+  /** The headline figure, when it is not the first series (e.g. the total request rate). */
+  headline?: SeriesDef;
   /** A line under the chart, e.g. which of its figures the API does not carry yet. */
   note?: string;
 }
@@ -74,6 +76,7 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     title: 'Request rate by status',
     format: fmtPerSec,
     missing: 'The dashboard reports no request rates for this range yet.',
+    headline: { key: 'total', label: 'requests', color: PALETTE.slate, get: (s) => s.req_rate },
     series: [
       { key: 'c2', label: '2xx', color: PALETTE.green, get: (s) => classRate(s, '2xx') },
       { key: 'c4', label: '4xx', color: PALETTE.orange, get: (s) => classRate(s, '4xx') },
@@ -85,7 +88,8 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     title: 'Error ratio',
     format: (v) => (v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}%`),
     missing: 'No requests in this range, so no error ratio.',
-    series: [{ key: 'err', label: '5xx + broken streams', color: PALETTE.red, get: (s) => s.error_rate_pct }],
+    note: 'Errors are 5xx answers and broken streams; passed-through 4xx and 429 are not counted.',
+    series: [{ key: 'err', label: 'errors', color: PALETTE.red, get: (s) => s.error_rate_pct }],
   },
   {
     id: 'latency',
@@ -135,9 +139,8 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     format: fmtRatio,
     yMax: 1,
     missing: 'No cache figures in this range (no input tokens counted).',
-    series: [
-      { key: 'hit', label: 'cache read ÷ (input + cache read)', color: PALETTE.blue, get: cacheHitRatio },
-    ],
+    note: 'Token-weighted: cache-read tokens ÷ (uncached input + cache-read tokens).',
+    series: [{ key: 'hit', label: 'hit ratio', color: PALETTE.blue, get: cacheHitRatio }],
   },
   {
     id: 'concurrency',
