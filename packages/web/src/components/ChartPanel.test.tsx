@@ -158,4 +158,28 @@ describe('ChartPanel numbers', () => {
     // 300 micro-dollars in 5 s = $0.216 per hour
     expect(screen.getByRole('row', { name: /estimated spend/ })).toHaveTextContent('$0.22/h');
   });
+
+  it('headlines a ratio over the whole range, request-weighted, not the jumpy latest interval', () => {
+    const def = CHART_PANELS.find((d) => d.id === 'error-ratio')!;
+    const a = {
+      ...full('production', 1000),
+      error_rate_pct: 10,
+      delta: { ...delta, errors: 1, requests: 10 },
+    };
+    const b = {
+      ...full('production', 6000),
+      error_rate_pct: 0,
+      delta: { ...delta, errors: 0, requests: 30 },
+    };
+    render(
+      <ChartPanel
+        def={def}
+        status={{ kind: 'ready' }}
+        data={[{ variant: 'production', points: [a, b] }]}
+        version={1}
+        window={win}
+      />,
+    );
+    expect(screen.getByText('over the range').nextElementSibling).toHaveTextContent('2.50%');
+  });
 });

@@ -35,10 +35,17 @@ export function ChartPanel({ def, status, data, version, window }: ChartPanelPro
     const defs = typeof def.series === 'function' ? def.series(all) : def.series;
     const aligned = alignSeries(data, defs);
     const rows = summarize(aligned.data, aligned.series);
+    const windowed = def.windowValue
+      ? data.map((d) => ({
+          label: def.windowValue!.label,
+          variant: d.variant,
+          value: def.windowValue!.of(d.points),
+        }))
+      : null;
     const head = def.headline
       ? summarize(alignSeries(data, [def.headline]).data, alignSeries(data, [def.headline]).series)
       : null;
-    return { ...aligned, defs, rows, head, any: rows.some((r) => r.points > 0), total: all.length };
+    return { ...aligned, defs, rows, head, windowed, any: rows.some((r) => r.points > 0), total: all.length };
   }, [def, data, version]);
 
   let state: PanelState;
@@ -51,17 +58,25 @@ export function ChartPanel({ def, status, data, version, window }: ChartPanelPro
   const variants = data.map((d) => d.variant);
   const firstLabel = built.rows[0]?.label;
   const headRows = built.head ?? built.rows.filter((r) => r.label === firstLabel);
-  const headline =
-    headRows.length === 0 ? undefined : (
-      <dl className="stats">
-        {headRows.map((r) => (
-          <div key={r.variant}>
-            <dt>{variants.length > 1 ? `${r.label} · ${r.variant}` : r.label}</dt>
-            <dd>{def.format(r.latest)}</dd>
-          </div>
-        ))}
-      </dl>
-    );
+  const headline = built.windowed ? (
+    <dl className="stats">
+      {built.windowed.map((w) => (
+        <div key={w.variant}>
+          <dt>{variants.length > 1 ? `${w.variant} · ${w.label}` : w.label}</dt>
+          <dd>{def.format(w.value)}</dd>
+        </div>
+      ))}
+    </dl>
+  ) : headRows.length === 0 ? undefined : (
+    <dl className="stats">
+      {headRows.map((r) => (
+        <div key={r.variant}>
+          <dt>{variants.length > 1 ? `${r.label} · ${r.variant}` : r.label}</dt>
+          <dd>{def.format(r.latest)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
 
   return (
     <Panel id={def.id} title={def.title} state={state} headline={headline} wide={def.wide}>

@@ -19,6 +19,11 @@ export interface ChartPanelDef {
   wide?: boolean;
   /** The headline figure, when it is not the first series (e.g. the total request rate). */
   headline?: SeriesDef;
+  /**
+   * A headline over the whole range instead of the latest point, for ratios whose per-interval value
+   * jumps between 0 and large on sparse traffic (request-weighted, from the deltas).
+   */
+  windowValue?: { label: string; of: (points: readonly Snapshot[]) => Num };
   /** A line under the chart, e.g. which of its figures the API does not carry yet. */
   note?: string;
 }
@@ -51,6 +56,18 @@ export function cacheHitRatio(s: Snapshot): Num | undefined {
   if (s.delta === undefined) return undefined;
   const den = s.delta.tokens_input + s.delta.tokens_cache_read;
   return den > 0 ? s.delta.tokens_cache_read / den : null;
+}
+
+/** Σ numerator ÷ Σ denominator over the points' deltas; null when the denominator is 0. */
+function deltaRatio(points: readonly Snapshot[], num: (d: Delta) => number, den: (d: Delta) => number): Num {
+  let n = 0;
+  let m = 0;
+  for (const p of points) {
+    if (p.delta === undefined) continue;
+    n += num(p.delta);
+    m += den(p.delta);
+  }
+  return m > 0 ? n / m : null;
 }
 
 /** One series per Z.AI error class seen in the range, as errors per second. */
@@ -89,6 +106,17 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     format: (v) => (v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}%`),
     missing: 'No requests in this range, so no error ratio.',
     note: 'Errors are 5xx answers and broken streams; passed-through 4xx and 429 are not counted.',
+    windowValue: {
+      label: 'over the range',
+      of: (pts) => {
+        const r = deltaRatio(
+          pts,
+          (d) => d.errors,
+          (d) => d.requests,
+        );
+        return r === null ? null : r * 100;
+      },
+    },
     series: [{ key: 'err', label: 'errors', color: PALETTE.red, get: (s) => s.error_rate_pct }],
   },
   {
@@ -140,6 +168,15 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     yMax: 1,
     missing: 'No cache figures in this range (no input tokens counted).',
     note: 'Token-weighted: cache-read tokens ÷ (uncached input + cache-read tokens).',
+    windowValue: {
+      label: 'over the range',
+      of: (pts) =>
+        deltaRatio(
+          pts,
+          (d) => d.tokens_cache_read,
+          (d) => d.tokens_input + d.tokens_cache_read,
+        ),
+    },
     series: [{ key: 'hit', label: 'hit ratio', color: PALETTE.blue, get: cacheHitRatio }],
   },
   {
