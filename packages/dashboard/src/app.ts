@@ -41,6 +41,21 @@ export interface DashboardDeps {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Every non-static route and its methods (docs/dashboard-api.md documents each). */
+export const API_ROUTES: Record<string, string[]> = {
+  '/api/metrics': ['GET', 'HEAD'],
+  '/api/status': ['GET', 'HEAD'],
+  '/api/config': ['GET', 'HEAD'],
+  '/api/events': ['GET'],
+  '/api/usage': ['GET', 'HEAD'],
+  '/api/export': ['GET', 'HEAD'],
+  '/api/canary': ['GET', 'HEAD'],
+  '/api/session': ['GET', 'POST', 'DELETE'],
+  '/healthz': ['GET', 'HEAD'],
+  '/readyz': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+};
+
 export function createDashboard(cfg: Config, deps: DashboardDeps) {
   const log = deps.log;
   const clock = deps.clock ?? Date.now;
@@ -171,20 +186,6 @@ export function createDashboard(cfg: Config, deps: DashboardDeps) {
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-
-  const API_ROUTES: Record<string, string[]> = {
-    '/api/metrics': ['GET', 'HEAD'],
-    '/api/status': ['GET', 'HEAD'],
-    '/api/config': ['GET', 'HEAD'],
-    '/api/events': ['GET'],
-    '/api/usage': ['GET', 'HEAD'],
-    '/api/export': ['GET', 'HEAD'],
-    '/api/canary': ['GET', 'HEAD'],
-    '/api/session': ['GET', 'POST', 'DELETE'],
-    '/healthz': ['GET', 'HEAD'],
-    '/readyz': ['GET', 'HEAD'],
-    '/metrics': ['GET', 'HEAD'],
-  };
 
   async function handle(
     req: IncomingMessage,

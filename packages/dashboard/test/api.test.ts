@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createStore } from '../src/store/store.ts';
-import { call, type Harness, openEvents, startHarness } from './harness.ts';
+import { call, type Harness, type Json, openEvents, startHarness } from './harness.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
@@ -40,7 +40,7 @@ describe('REST API', () => {
     const all = await call(h.base, '/api/metrics?range=5m');
     assert.equal(all.status, 200);
     assert.deepEqual(
-      all.json.map((s: any) => [s.timestamp - h.now(), s.variant, s.delta.requests]),
+      all.json.map((s: Json) => [s.timestamp - h.now(), s.variant, s.delta.requests]),
       [
         [-5000, 'canary', 0],
         [-5000, 'production', 0],
@@ -49,7 +49,7 @@ describe('REST API', () => {
       ],
     );
     const prod = await call(h.base, '/api/metrics?range=1h&variant=production');
-    assert.ok(prod.json.every((s: any) => s.variant === 'production'));
+    assert.ok(prod.json.every((s: Json) => s.variant === 'production'));
     const s = prod.json.at(-1);
     for (const key of [
       'requests_2xx',
@@ -102,7 +102,7 @@ describe('REST API', () => {
     assert.equal(st.variants.production.healthy, true);
     assert.equal(st.variants.production.targets_up, 1);
     assert.deepEqual(
-      st.targets.map((t: any) => [t.name, t.up, t.variants]),
+      st.targets.map((t: Json) => [t.name, t.up, t.variants]),
       [
         ['production', true, ['production']],
         ['canary', true, ['canary']],
@@ -120,7 +120,7 @@ describe('REST API', () => {
     h.set(CANARY, new Error('ECONNREFUSED'));
     await h.tick();
     const st = (await call(h.base, '/api/status')).json;
-    const canary = st.targets.find((t: any) => t.name === 'canary');
+    const canary = st.targets.find((t: Json) => t.name === 'canary');
     assert.equal(canary.up, false);
     assert.equal(canary.last_error, 'ECONNREFUSED');
     assert.equal(st.variants.canary.healthy, false);
@@ -148,7 +148,7 @@ describe('REST API', () => {
       '/api/export?kind=usage&format=json&range=1h&variant=production&model=glm-4.5-air',
     );
     assert.ok(usage.json.length > 0);
-    assert.ok(usage.json.every((u: any) => u.model === 'glm-4.5-air' && u.variant === 'production'));
+    assert.ok(usage.json.every((u: Json) => u.model === 'glm-4.5-air' && u.variant === 'production'));
     assert.equal((await call(h.base, '/api/export?model=x')).json.error.param, 'model');
   });
 
@@ -157,10 +157,10 @@ describe('REST API', () => {
     assert.equal(u.timezone, 'Asia/Kolkata');
     assert.ok(u.totals.tokens_input > 0);
     assert.equal(
-      u.days.reduce((s: number, d: any) => s + d.cost_micro_usd_total, 0),
+      u.days.reduce((s: number, d: Json) => s + d.cost_micro_usd_total, 0),
       u.totals.cost_micro_usd_total,
     );
-    assert.deepEqual(u.by_variant.map((v: any) => v.key).sort(), ['canary', 'production']);
+    assert.deepEqual(u.by_variant.map((v: Json) => v.key).sort(), ['canary', 'production']);
   });
 
   test('/healthz and /metrics', async () => {

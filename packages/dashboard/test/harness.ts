@@ -9,6 +9,10 @@ import { createStore } from '../src/store/store.ts';
 
 export const T0 = Date.UTC(2026, 11, 1, 9, 0, 0);
 
+/** JSON from the API under test: the assertions say what shape they expect. */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+export type Json = any;
+
 export interface Harness {
   base: string;
   now: () => number;
@@ -83,7 +87,7 @@ export async function call(
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json: any;
+  json: Json;
 }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -112,7 +116,7 @@ export async function call(
 export interface SseFrame {
   id?: string;
   event?: string;
-  data?: any;
+  data?: Json;
   retry?: number;
   comment?: string;
 }

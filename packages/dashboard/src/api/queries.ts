@@ -170,7 +170,9 @@ export function usageQuery(ctx: QueryContext, url: URL) {
   const q = readQuery(url, ['range', 'variant', 'client', 'model', 'tz']);
   const range = durationParam(q, 'range', '24h', 1000, ctx.cfg.RETENTION_1M);
   const tz = timeZoneParam(q, 'tz', ctx.cfg.REPORT_TIMEZONE);
-  const end = ctx.clock();
+  // Points are stamped at their scrape and cover the interval before it, so the range is
+  // (now − range, now]: as half-open integer ms, [now − range + 1, now + 1).
+  const end = ctx.clock() + 1;
   const start = end - range.ms;
   const rows = ctx.store.usage({
     start,
