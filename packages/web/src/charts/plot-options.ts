@@ -67,7 +67,7 @@ export function buildOptions(s: PlotSpec): uPlot.Options {
       },
     },
     axes: [
-      axis({ values: (_u, vals) => timeTicks(vals) }),
+      axis({ values: (_u, vals) => timeTicks(vals), space: 36 }),
       axis({
         values: (_u, vals) => vals.map((v) => s.format(v)),
         // wide enough for the longest tick label, so "1.5k tok/s" is never clipped
