@@ -133,14 +133,13 @@ describe('refusals and cancellation', () => {
     await r.lanes.acquire(ask('A'), never);
     await r.lanes.acquire(ask('A'), never);
     const p = r.lanes.acquire(ask('A'), never);
-    let err: unknown;
-    p.catch((e) => {
-      err = e;
-    });
+    const errors: unknown[] = [];
+    p.catch((e) => errors.push(e));
     await r.clock.advance(4999);
-    assert.equal(err, undefined);
+    assert.equal(errors.length, 0);
     await r.clock.advance(1);
-    assert.ok(err instanceof AdmissionRefusal && err.reason === 'queue_timeout');
+    const e = errors[0];
+    assert.ok(e instanceof AdmissionRefusal && e.reason === 'queue_timeout');
     assert.equal(r.lanes.queued(), 0);
   });
 
