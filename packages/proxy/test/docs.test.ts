@@ -91,7 +91,6 @@ const NON_PROXY_NAMES: Record<string, string> = {
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
   // The original's variables, named only to say this proxy ignores them.
-  MAX_WORKERS: 'original',
   QUOTA_POLL_ENABLED: 'original',
 };
 

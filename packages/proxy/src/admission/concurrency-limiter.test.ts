@@ -133,7 +133,7 @@ describe('hold, probe, raise', () => {
     assert.equal(slots(s), 4);
   });
 
-  test('a failed probe drops back to the hold and doubles the wait for the next, up to 4×', () => {
+  test('a failed probe drops back to the hold and doubles the wait for the next, up to 2×', () => {
     let s = st({ limit: 4, ceiling: 4 }); // probing: one slot above the hold of 3
     const backoffs: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -144,7 +144,7 @@ describe('hold, probe, raise', () => {
       backoffs.push(r.state.probeBackoff);
       s = r.state;
     }
-    assert.deepEqual(backoffs, [2, 4, 4, 4]);
+    assert.deepEqual(backoffs, [2, 2, 2, 2]);
   });
 
   test('a success at or above the ceiling forgets it and resumes slow start', () => {

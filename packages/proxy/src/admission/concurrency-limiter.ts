@@ -55,7 +55,7 @@ export type ConcurrencyOutcome = 'ok' | 'concurrency' | 'neutral';
 /** What a release changed, for metrics and logs. */
 export type ConcurrencyChange = 'none' | 'increase' | 'probe' | 'decrease' | 'probe_failed' | 'cap_raised';
 
-const MAX_PROBE_BACKOFF = 4; // 4 × probeRounds: a steady cap is probed rarely, a raised one still found
+const MAX_PROBE_BACKOFF = 2; // 2 × probeRounds: a steady cap is probed less, a raised one found within ~10 rounds
 
 /** The starting state: the restored one (clamped into bounds) or the initial limit. */
 export function initialState(

@@ -4,6 +4,7 @@ import { createVirtualClock, type VirtualClock } from '@zai-proxy/testkit';
 import { createLogger } from '../log.ts';
 import type { ConcurrencyConfig } from './concurrency-limiter.ts';
 import {
+  ACCEPTED_AFTER_MS,
   AdmissionRefusal,
   type Ask,
   createLanes,
@@ -199,6 +200,21 @@ describe('1302 requeue', () => {
     for (const l of leases.reverse()) l.release('concurrency');
     assert.deepEqual(r.changes, ['decrease']);
     assert.equal(r.lanes.view('default').concurrency!.limit, 6);
+  });
+});
+
+describe('learning pace', () => {
+  test('an attempt still in flight 5 s after its grant counts as admitted by Z.AI: the limit grows before it ends', async () => {
+    const r = rig();
+    const a = await r.lanes.acquire(ask('A'), never);
+    await r.lanes.acquire(ask('A'), never);
+    assert.equal(r.lanes.view('default').concurrency!.limit, 2);
+    await r.clock.advance(ACCEPTED_AFTER_MS - 1);
+    assert.equal(r.lanes.view('default').concurrency!.limit, 2);
+    await r.clock.advance(1);
+    assert.equal(r.lanes.view('default').concurrency!.limit, 4, 'slow start: +1 for each admitted attempt');
+    a.release('ok');
+    assert.equal(r.lanes.view('default').concurrency!.limit, 4, 'its end does not count it twice');
   });
 });
 

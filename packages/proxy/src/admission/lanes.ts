@@ -138,6 +138,15 @@ interface Lane {
   savedCeiling: number | null;
 }
 
+interface Grant {
+  readonly lane: Lane;
+  readonly t: Ticket;
+  readonly at: number;
+  credited: boolean;
+}
+
+/** After this long in flight an attempt has passed Z.AI's admission (a 1302 comes back at once). */
+export const ACCEPTED_AFTER_MS = 5000;
 const MAX_LANES = 1024; // pass-through accounts kept; idle ones beyond this are forgotten
 const PAUSE_MIN_MS = 250; // 1302 at the floor: first pause before trying again
 const PAUSE_MAX_MS = 8000; // …doubling up to 8 s while Z.AI keeps refusing
@@ -150,6 +159,9 @@ export function createLanes(
 ): Lanes {
   const lanes = new Map<string, Lane>();
   const requests = new WeakMap<object, RequestState>();
+  const running = new Set<Grant>(); // granted attempts not yet credited as admitted by Z.AI
+  const sweepStop = new AbortController();
+  let sweeping = false;
   let queued = 0;
 
   function lane(account: string): Lane {
@@ -275,28 +287,66 @@ export function createLanes(
     w.onAbort = null;
   }
 
+  // Feeds one outcome to the lane's concurrency controller.
+  function feedConcurrency(
+    l: Lane,
+    t: Ticket,
+    outcome: 'ok' | 'concurrency' | 'neutral',
+    inflight: number,
+  ): void {
+    if (l.conc === null || cfg.concurrency === null) return;
+    const r = releaseConcurrency(l.conc, cfg.concurrency, t, outcome, inflight);
+    if (r.state === l.conc) return;
+    l.conc = r.state;
+    if (r.change !== 'none') events.concurrencyChanged(l.account, r.state, r.change);
+    persistConcurrency(l);
+  }
+
+  // Z.AI answers 1302 at once; an attempt still in flight ACCEPTED_AFTER_MS after its grant was
+  // admitted by Z.AI. Crediting it then, not when a minutes-long request ends, lets the limit learn
+  // at the pace of admissions rather than of completions.
+  function sweep(): void {
+    sweeping = false;
+    const now = clock.now();
+    for (const g of running) {
+      if (now - g.at < ACCEPTED_AFTER_MS) continue;
+      running.delete(g);
+      g.credited = true;
+      feedConcurrency(g.lane, g.t, 'ok', g.lane.inflight);
+      g.lane.pauseMs = PAUSE_MIN_MS;
+    }
+    if (running.size > 0) scheduleSweep();
+  }
+
+  function scheduleSweep(): void {
+    if (sweeping) return;
+    sweeping = true;
+    clock.sleep(ACCEPTED_AFTER_MS, sweepStop.signal).then(sweep, () => {});
+  }
+
   function lease(l: Lane, req: RequestState, t: Ticket): Lease {
     let done = false;
+    const g: Grant = { lane: l, t, at: clock.now(), credited: false };
+    if (l.conc !== null) {
+      running.add(g);
+      scheduleSweep();
+    }
     return {
       release(outcome) {
         if (done) return;
         done = true;
+        running.delete(g);
         const inflight = l.inflight;
         l.inflight--;
         req.requeue = outcome === 'concurrency' && l.conc !== null;
         if (l.conc !== null && cfg.concurrency !== null) {
           // At the floor a cut changes nothing: a 1302 there means other clients hold the account.
           const floor = l.conc.limit <= cfg.concurrency.min && t.episode === l.conc.episode;
-          const r = releaseConcurrency(l.conc, cfg.concurrency, t, toConcurrency(outcome), inflight);
-          if (r.state !== l.conc) {
-            l.conc = r.state;
-            if (r.change !== 'none') events.concurrencyChanged(l.account, r.state, r.change);
-            persistConcurrency(l);
-          }
+          const o = toConcurrency(outcome);
+          if (!(g.credited && o === 'ok')) feedConcurrency(l, t, o, inflight);
           if (outcome === 'concurrency' && floor) {
             // Pause this lane instead of re-sending at once; doubles while Z.AI keeps refusing.
-            const now = clock.now();
-            l.pausedUntil = now + l.pauseMs;
+            l.pausedUntil = clock.now() + l.pauseMs;
             l.pauseMs = Math.min(PAUSE_MAX_MS, l.pauseMs * 2);
           } else if (outcome === 'ok') l.pauseMs = PAUSE_MIN_MS;
         }
@@ -441,6 +491,7 @@ export function createLanes(
     },
     async close() {
       for (const l of lanes.values()) l.wake?.abort();
+      sweepStop.abort();
       await store.close();
     },
   };
