@@ -175,6 +175,7 @@ const Env = z.object({
         'expected redis://host:port',
       ),
   ),
+  REDIS_LEASE_TTL: duration(15_000, 1000), // 15 s: a dead replica's slots come free after this
   ADMIN_TOKEN: opt(z.string().min(16, 'expected at least 16 characters').optional()),
   TRUST_FORWARDED_FOR: bool(false), // fairness by X-Forwarded-For's first address (behind an ingress only)
   ZAI_PROXY_VERSION: str('unknown'),

@@ -490,9 +490,9 @@ export function createLanes(
       }
     },
     async close() {
+      // The store belongs to whoever passed it in (admission.ts closes it after every engine).
       for (const l of lanes.values()) l.wake?.abort();
       sweepStop.abort();
-      await store.close();
     },
   };
 }
