@@ -160,12 +160,6 @@ describe('docs: configuration', () => {
 
 /** Series of the original's contract that this proxy does not export; metrics.md lists them as such. */
 const NOT_EXPORTED_ORIGINAL = new Set([
-  'zai_proxy_max_workers',
-  'zai_proxy_worker_utilization_ratio',
-  'zai_proxy_rate_limit_requests_per_second',
-  'zai_proxy_rate_limit_wait_seconds',
-  'zai_proxy_rate_limit_adjustments_total',
-  'zai_proxy_rate_limit_rejections_total',
   'zai_proxy_quota_usage_ratio',
   'zai_proxy_quota_remaining_ratio',
   'zai_proxy_quota_reset_time_seconds',
