@@ -2,7 +2,7 @@
 // persistence, killed at the end. Needs the Debian package (apt-get install redis-server).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -20,7 +20,7 @@ export interface RedisServer {
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer();
+    const s = new Server();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;

@@ -203,6 +203,46 @@ describe('1302 requeue', () => {
   });
 });
 
+describe('fairness', () => {
+  test('a client flooding at 10× the limit does not hold back an occasional one beyond active buckets × mean hold', async () => {
+    const limit = 2;
+    const holdMs = 1000;
+    const r = rig({ concurrency: { ...CONC, initial: limit, min: limit, max: limit }, maxQueue: 1000 });
+    let stop = false;
+    // The flood: 10 × limit requests outstanding at all times, each holding its slot 1 s.
+    const flooder = async () => {
+      while (!stop) {
+        const l = await r.lanes.acquire(ask('flood'), never);
+        await r.clock.sleep(holdMs);
+        l.release('ok');
+      }
+    };
+    for (let i = 0; i < 10 * limit; i++) void flooder();
+    const waits: number[] = [];
+    const occasional = async () => {
+      for (let i = 0; i < 20; i++) {
+        await r.clock.sleep(5000);
+        const t = r.clock.now();
+        const l = await r.lanes.acquire(ask('calm'), never);
+        waits.push(r.clock.now() - t);
+        await r.clock.sleep(holdMs);
+        l.release('ok');
+      }
+    };
+    const done = occasional();
+    let finished = false;
+    void done.then(() => {
+      finished = true;
+    });
+    while (!finished) await r.clock.step();
+    stop = true;
+    const bound = 2 * holdMs; // 2 active buckets × mean slot hold
+    assert.equal(waits.length, 20);
+    assert.ok(Math.max(...waits) <= bound, `occasional client's waits ${waits.join(',')} ms, bound ${bound}`);
+    assert.ok(r.lanes.queued() >= 10 * limit - limit - 1, 'the flood kept its queue full meanwhile');
+  });
+});
+
 describe('learning pace', () => {
   test('an attempt still in flight 5 s after its grant counts as admitted by Z.AI: the limit grows before it ends', async () => {
     const r = rig();
