@@ -21,12 +21,13 @@ test('without ADMIN_TOKEN every admin path is a 404', async () => {
 test('with ADMIN_TOKEN: 401 without the right bearer token (any length), 405 for GET, 200 resets the limits', async () => {
   const s = await startStack({ env: { ADMIN_TOKEN: TOKEN, CONCURRENCY_INITIAL: '4' } });
   try {
-    for (const h of [
+    const headerSets: Record<string, string>[] = [
       {},
       { authorization: 'Bearer x' },
       { authorization: `Bearer ${TOKEN}x` },
       { authorization: TOKEN },
-    ]) {
+    ];
+    for (const h of headerSets) {
       const r = await reset(s.url, h);
       assert.equal(r.status, 401, JSON.stringify(h));
       assert.equal(((await r.json()) as AnyJson).error.type, 'authentication_error');
