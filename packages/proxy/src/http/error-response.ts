@@ -2,9 +2,16 @@
 // catalogue status, Retry-After when the error carries one, and the code and class recorded on the
 // exchange for request metrics and logs.
 import type { ServerResponse } from 'node:http';
-import type { GatewayError } from '../errors.ts';
+import type { ErrorCode, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { ApiSurface } from '../routes/types.ts';
+
+// Refusals of a busy proxy: the SDKs retry these when told to (x-should-retry), after Retry-After.
+const SHOULD_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'PROXY_OVERLOADED',
+  'QUEUE_FULL',
+  'QUEUE_TIMEOUT',
+]);
 
 /** Writes `e` in the surface's envelope; on a response already started, breaks the connection. */
 export function writeError(
@@ -24,6 +31,7 @@ export function writeError(
     'content-length': Buffer.byteLength(body),
   };
   if (e.retryAfterSec !== null) h['retry-after'] = String(e.retryAfterSec);
+  if (SHOULD_RETRY.has(e.code)) h['x-should-retry'] = 'true';
   if (x === null) {
     res.writeHead(e.status, h).end(body);
     return;
