@@ -90,7 +90,11 @@ export function createQuotaPoller(o: QuotaPollerOptions): QuotaPoller {
     const parsed = fetched.ok ? parseQuotaPayload(fetched.text, now) : fetched;
     const { state: next, becameStale } = afterPoll(state, parsed, now, o.staleAfterMs);
     state = next;
-    if (parsed.ok) o.log.info({ windows: parsed.snapshot.windows.length }, `quota poll ok: windows=${parsed.snapshot.windows.length}`);
+    if (parsed.ok)
+      o.log.info(
+        { windows: parsed.snapshot.windows.length },
+        `quota poll ok: windows=${parsed.snapshot.windows.length}`,
+      );
     else if (parsed.outcome === 'error' && 'providerCode' in parsed && parsed.providerCode !== null)
       o.log.warn({ outcome: parsed.outcome, providerCode: parsed.providerCode }, parsed.reason);
     else o.log.warn({ outcome: parsed.outcome }, `quota poll failed: ${parsed.reason}`);
@@ -101,7 +105,9 @@ export function createQuotaPoller(o: QuotaPollerOptions): QuotaPoller {
 
   async function run(): Promise<void> {
     while (!stopping.signal.aborted) {
-      await pollOnce().catch((err: unknown) => o.log.error({ err: (err as Error).message }, 'quota poll crashed'));
+      await pollOnce().catch((err: unknown) =>
+        o.log.error({ err: (err as Error).message }, 'quota poll crashed'),
+      );
       try {
         await o.clock.sleep(o.intervalMs, stopping.signal);
       } catch {
@@ -128,7 +134,13 @@ type Fetched = { ok: true; text: string } | { ok: false; outcome: 'error'; reaso
 
 // One GET, bounded in time and bytes. Failure reasons are the proxy's own words plus a status or an
 // error code: never the provider's body, never the key.
-async function fetchQuota(url: string, key: string, timeoutMs: number, agent: Agent, stop: AbortSignal): Promise<Fetched> {
+async function fetchQuota(
+  url: string,
+  key: string,
+  timeoutMs: number,
+  agent: Agent,
+  stop: AbortSignal,
+): Promise<Fetched> {
   const signal = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -146,7 +158,7 @@ async function fetchQuota(url: string, key: string, timeoutMs: number, agent: Ag
   try {
     if (res.statusCode !== 200) {
       // 3xx included: undici's request() follows no redirect, and the key must not go elsewhere.
-      res.body.destroy();
+      await res.body.dump({ limit: QUOTA_READ_BUDGET }).catch(() => {});
       return { ok: false, outcome: 'error', reason: `unexpected status ${res.statusCode}` };
     }
     const chunks: Buffer[] = [];
@@ -154,14 +166,17 @@ async function fetchQuota(url: string, key: string, timeoutMs: number, agent: Ag
     for await (const c of res.body) {
       size += (c as Buffer).length;
       if (size > QUOTA_READ_BUDGET) {
-        res.body.destroy();
-        return { ok: false, outcome: 'error', reason: `response exceeds the read budget of ${QUOTA_READ_BUDGET} bytes` };
+        // Leaving the loop destroys the body (and the connection with it).
+        return {
+          ok: false,
+          outcome: 'error',
+          reason: `response exceeds the read budget of ${QUOTA_READ_BUDGET} bytes`,
+        };
       }
       chunks.push(c as Buffer);
     }
     return { ok: true, text: Buffer.concat(chunks, size).toString('utf8') };
   } catch (err) {
-    res.body.destroy();
     return { ok: false, outcome: 'error', reason: transportReason(err, signal, stop) };
   }
 }
