@@ -167,13 +167,7 @@ const NOT_EXPORTED_ORIGINAL = new Set([
   'zai_proxy_rate_limit_wait_seconds',
   'zai_proxy_rate_limit_adjustments_total',
   'zai_proxy_rate_limit_rejections_total',
-  'zai_proxy_quota_usage_ratio',
-  'zai_proxy_quota_remaining_ratio',
-  'zai_proxy_quota_reset_time_seconds',
-  'zai_proxy_quota_sample_age_seconds',
-  'zai_proxy_quota_poll_total',
   'zai_proxy_quota_rate_cap',
-  'zai_proxy_quota_gate_open',
 ]);
 
 interface MetricShape {
