@@ -92,7 +92,11 @@ const NON_PROXY_NAMES: Record<string, string> = {
   SIM_PORT: 'testkit',
   // The original's variables, named only to say this proxy ignores them.
   MAX_WORKERS: 'original',
-  QUOTA_POLL_ENABLED: 'original',
+  QUOTA_MAX_RESPONSE_BYTES: 'original',
+  // Entry types of Z.AI's quota payload (quota.md, metrics.md).
+  TOKENS_LIMIT: 'provider',
+  CREDIT_LIMIT: 'provider',
+  TIME_LIMIT: 'provider',
 };
 
 const ENV_NAME = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
