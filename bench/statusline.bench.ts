@@ -55,8 +55,8 @@ function time(args: string[]): number {
 
 // The server runs in a child process: spawnSync blocks this one's event loop.
 const serverScript = `
-  const { createServer } = require('node:http');
-  const s = createServer((q, r) => q.url === '/health' ? r.end(${JSON.stringify(HEALTH)}) : r.end(${JSON.stringify(METRICS)}));
+  const http = require('node:http');
+  const s = new http.Server((q, r) => q.url === '/health' ? r.end(${JSON.stringify(HEALTH)}) : r.end(${JSON.stringify(METRICS)}));
   s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
 `;
 const child = spawn(process.execPath, ['-e', serverScript], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -15,6 +15,7 @@ import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { createQuota, type GateStore, ownTokenUnits } from './quota/index.ts';
 import { countTokensFallback } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
@@ -32,6 +33,8 @@ export interface ProxyOverrides {
   /** Built from the proxy's metrics instead of from the config. */
   accounting?: (metrics: Metrics) => Accounting;
   client?: UpstreamClient;
+  /** The quota gate's store (shared between replicas in tests). */
+  quotaStore?: GateStore;
 }
 
 export interface ZaiProxy {
@@ -54,10 +57,20 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     .set(1);
   const auth = createAuth(cfg);
   const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics);
-  const admission = o.admission ?? openAdmission;
+  const clock = o.clock ?? systemClock;
+  const quota = createQuota(cfg, {
+    log,
+    metrics,
+    clock,
+    ownUnits: () => ownTokenUnits(metrics),
+    ...(o.quotaStore ? { store: o.quotaStore } : {}),
+  });
+  // The quota gate comes first: a request of a spent account waits for nothing.
+  const admission = quota.wrap(o.admission ?? openAdmission);
   const signals = createSignalFanout((err) =>
     log.error({ err: (err as Error).message }, 'Upstream signal listener failed'),
   );
+  signals.subscribe(quota.listener);
   for (const l of o.signalListeners ?? []) signals.subscribe(l);
   const client = o.client ?? createUpstreamClient({ connectTimeoutMs: cfg.UPSTREAM_CONNECT_TIMEOUT });
 
@@ -68,7 +81,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     signals,
     metrics,
     log,
-    clock: o.clock ?? systemClock,
+    clock,
     maxRetries: cfg.MAX_RETRIES,
     maxRetryWaitMs: cfg.MAX_RETRY_WAIT,
     maxResponseBuffer: cfg.MAX_RESPONSE_BUFFER_BYTES,
@@ -85,7 +98,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   };
 
   const sections = {
-    quota: () => ({ enabled: false, fresh: false }), // the quota poller's section, until it exists
+    quota: () => quota.health(),
     rate_limit: () => admission.health(),
     token_counting: () => accounting.health(),
   };
@@ -93,6 +106,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     () => client.close(),
     () => accounting.close(),
     () => admission.close?.() ?? Promise.resolve(),
+    () => quota.close(),
   ];
 
   let http: HttpServer | null = null;
@@ -118,7 +132,11 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   return {
     http: server,
     metrics,
-    listen: (port, host) => server.listen(port, host),
+    async listen(port, host) {
+      const addr = await server.listen(port, host);
+      quota.start(); // the first poll once the proxy serves
+      return addr;
+    },
     health: ops.health,
     inflight: server.inflight,
     async shutdown(timeoutMs) {

@@ -24,12 +24,18 @@ describe('retry engine', () => {
   let s: Stack;
   let timers: ReturnType<typeof fakeClock>;
   const signals: UpstreamSignal[] = [];
-  const env = { MAX_RETRIES: '2' };
+  // The quota gate would refuse what follows a quota answer; these tests pin the retry engine alone
+  // (the gate's own tests are in quota-gate.test.ts).
+  const env = { MAX_RETRIES: '2', QUOTA_GATE_ENABLED: 'false' };
   const restart = async (e: Record<string, string> = env) => {
     await s?.close();
     timers = fakeClock();
     signals.length = 0;
-    s = await startStack({ env: e, clock: timers, signals: (x) => void signals.push(x) });
+    s = await startStack({
+      env: { QUOTA_GATE_ENABLED: 'false', ...e },
+      clock: timers,
+      signals: (x) => void signals.push(x),
+    });
   };
   before(() => restart());
   afterEach(() => {
@@ -329,7 +335,7 @@ describe('retry waits are cancelled when the client leaves', () => {
 describe('what the SDKs see', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack();
+    s = await startStack({ env: { QUOTA_GATE_ENABLED: 'false' } });
   });
   after(() => s.close());
 

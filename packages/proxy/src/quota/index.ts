@@ -2,16 +2,20 @@
 // spent, and the forecast of when a window runs out. Built once by the composition root; the gate
 // reaches the request path through admission (quota-admission.ts), Z.AI's quota answers reach it
 // through the upstream signals.
+import type { Admission } from '../admission/index.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { SignalListener } from '../upstream/signals.ts';
 import { createMemoryGateStore, type GateStore } from './gate-store.ts';
 import { createGatekeeper, type Gatekeeper, SHARED_ACCOUNT } from './gatekeeper.ts';
+import { quotaSignalListener, withQuotaGate } from './quota-admission.ts';
 import { addPoint, type Forecast, forecast, type WindowHistory } from './quota-forecast.ts';
 import { GATE_WINDOWS, type GateWindow } from './quota-gate.ts';
 import { createQuotaPoller, isFresh, type PollState, type QuotaPoller } from './quota-poller.ts';
 import { QUOTA_WINDOWS, type QuotaWindow } from './quota-schema.ts';
 
+export type { GateStore } from './gate-store.ts';
 export { SHARED_ACCOUNT } from './gatekeeper.ts';
 export type { GateWindow } from './quota-gate.ts';
 
@@ -24,9 +28,11 @@ export interface QuotaDeps {
   log: Logger;
   metrics: Metrics;
   clock: QuotaClock;
-  /** The proxy's own plan units sent so far (the plan-usage estimate), for the forecast's
+  /** What the proxy's own traffic has consumed so far (a cumulative count), for the forecast's
    *  attribution; absent → attribution is "insufficient data". */
-  ownUnits?: () => number;
+  ownUnits?: () => number | Promise<number>;
+  /** ownUnits counts plan (quota) units, so a window's absolute allowance relates to it. */
+  ownUnitsArePlanUnits?: boolean;
   /** Shared gate state (Redis); in-process when absent. */
   store?: GateStore;
 }
@@ -61,6 +67,10 @@ export interface Quota {
   health(): Record<string, unknown>;
   /** Z.AI said a window is spent. */
   onQuotaAnswer(a: QuotaAnswer): void;
+  /** `inner` behind the gate; `inner` itself when the gate is off. */
+  wrap(inner: Admission): Admission;
+  /** The upstream-signal listener that closes the gate on Z.AI's quota answers. */
+  readonly listener: SignalListener;
   start(): void;
   close(): Promise<void>;
 }
@@ -86,7 +96,11 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
   const sampleAge = m.quotaSampleAge.labels(v);
   for (const [, g] of gateOpen) g.set(1);
 
-  function onPoll(state: PollState, result: 'success' | 'error' | 'malformed', becameStale: boolean): void {
+  async function onPoll(
+    state: PollState,
+    result: 'success' | 'error' | 'malformed',
+    becameStale: boolean,
+  ): Promise<void> {
     m.quotaPolls.labels(result, v).inc();
     if (becameStale) {
       m.quotaPolls.labels('stale', v).inc();
@@ -94,18 +108,18 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     }
     if (result !== 'success' || state.sample === null) return;
     const s = state.sample;
+    const own = d.ownUnits === undefined ? 0 : await d.ownUnits();
     for (const w of s.windows) {
       const lt = labelValue(w.limitType);
       m.quotaUsage.labels(w.window, lt, v).set(w.usedFraction);
       m.quotaRemaining.labels(w.window, lt, v).set(1 - w.usedFraction);
       if (w.resetAtMs !== null) m.quotaReset.labels(w.window, lt, v).set(Math.floor(w.resetAtMs / 1000));
-      const own = d.ownUnits?.() ?? 0;
       const h = addPoint(histories.get(w.window) ?? [], {
         atMs: s.fetchedAtMs,
         used: w.usedFraction,
         resetAtMs: w.resetAtMs,
         ownUnits: own,
-        limit: w.limit,
+        limit: d.ownUnitsArePlanUnits === true ? w.limit : null,
       });
       histories.set(w.window, h);
       const f = forecast(h, s.fetchedAtMs);
@@ -225,20 +239,30 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     );
   }
 
+  const rejections = new Map(GATE_WINDOWS.map((w) => [w, m.quotaGateRejections.labels(w, v)]));
+  function onQuotaAnswer(a: QuotaAnswer): void {
+    if (gate === null) return;
+    gate.closeOnAnswer(a.account, a.window, a.resetAtMs);
+    log.warn(
+      { window: a.window, resetAtMs: a.resetAtMs },
+      a.resetAtMs === null
+        ? `Quota gate closed for the ${a.window} window: no reset known, probing every ${goDuration(cfg.QUOTA_PROBE_INTERVAL)}`
+        : `Quota gate closed for the ${a.window} window until ${iso(a.resetAtMs)}`,
+    );
+  }
+
   return {
     gate,
     poller,
     health,
-    onQuotaAnswer(a) {
-      if (gate === null) return;
-      gate.closeOnAnswer(a.account, a.window, a.resetAtMs);
-      log.warn(
-        { window: a.window, resetAtMs: a.resetAtMs },
-        a.resetAtMs === null
-          ? `Quota gate closed for the ${a.window} window: no reset known, probing every ${goDuration(cfg.QUOTA_PROBE_INTERVAL)}`
-          : `Quota gate closed for the ${a.window} window until ${iso(a.resetAtMs)}`,
-      );
-    },
+    onQuotaAnswer,
+    wrap: (inner) =>
+      gate === null
+        ? inner
+        : withQuotaGate(inner, { gate, now: () => clock.now(), onReject: (w) => rejections.get(w)!.inc() }),
+    listener: quotaSignalListener((account, window, resetAtMs) =>
+      onQuotaAnswer({ account, window, resetAtMs }),
+    ),
     start: () => poller?.start(),
     async close() {
       await poller?.stop();
@@ -259,6 +283,16 @@ function forecastHealth(f: Forecast | undefined): Record<string, unknown> {
         ? { state: 'ok', external_share: a.externalShare, external_per_hour: a.externalPerHour }
         : { state: 'insufficient_data' },
   };
+}
+
+/** The proxy's own consumption from its token counters: input + output + cache writes + a fifth
+ *  of cache reads (a cache hit is billed at a fifth of an input token). */
+export async function ownTokenUnits(m: Metrics): Promise<number> {
+  let units = 0;
+  for (const v of (await m.tokensTotal.get()).values) {
+    units += v.labels.direction === 'cache_read' ? v.value / 5 : v.value;
+  }
+  return units;
 }
 
 /** RFC 3339 UTC at second precision, as the original wrote it. */

@@ -37,11 +37,17 @@ describe('gateVerdict', () => {
 
   test('a known reset: reject with Retry-After until it, rounded up; admit from the reset on', () => {
     const e = closeOnAnswer([], 'five_hour', T0 + 90 * MIN + 500, T0, PROBE);
-    assert.deepEqual(gateVerdict(e, T0), { admit: false, window: 'five_hour', retryAfterSec: 5401 });
+    assert.deepEqual(gateVerdict(e, T0), {
+      admit: false,
+      window: 'five_hour',
+      retryAfterSec: 5401,
+      probing: false,
+    });
     assert.deepEqual(gateVerdict(e, T0 + 90 * MIN + 499), {
       admit: false,
       window: 'five_hour',
       retryAfterSec: 1,
+      probing: false,
     });
     assert.deepEqual(gateVerdict(e, T0 + 90 * MIN + 500), { admit: true, probe: false });
   });
@@ -49,21 +55,37 @@ describe('gateVerdict', () => {
   test('a spent weekly window gates past the five-hour reset: the later reset is the answer', () => {
     let e = closeOnAnswer([], 'five_hour', T0 + 2 * H, T0, PROBE);
     e = closeOnAnswer(e, 'weekly', T0 + 72 * H, T0, PROBE);
-    assert.deepEqual(gateVerdict(e, T0), { admit: false, window: 'weekly', retryAfterSec: 72 * 3600 });
+    assert.deepEqual(gateVerdict(e, T0), {
+      admit: false,
+      window: 'weekly',
+      retryAfterSec: 72 * 3600,
+      probing: false,
+    });
     assert.deepEqual(gateVerdict(e, T0 + 3 * H), {
       admit: false,
       window: 'weekly',
       retryAfterSec: 69 * 3600,
+      probing: false,
     });
   });
 
   test('no reset known: half-open, one probe per interval, none before a known reset', () => {
     let e: GateEntries = closeOnAnswer([], 'daily', null, T0, PROBE);
-    assert.deepEqual(gateVerdict(e, T0), { admit: false, window: 'daily', retryAfterSec: 300 });
+    assert.deepEqual(gateVerdict(e, T0), {
+      admit: false,
+      window: 'daily',
+      retryAfterSec: 300,
+      probing: true,
+    });
     const v = gateVerdict(e, T0 + PROBE);
     assert.deepEqual(v, { admit: true, probe: true, window: 'daily' });
     e = claimProbe(e, T0 + PROBE, PROBE);
-    assert.deepEqual(gateVerdict(e, T0 + PROBE), { admit: false, window: 'daily', retryAfterSec: 300 });
+    assert.deepEqual(gateVerdict(e, T0 + PROBE), {
+      admit: false,
+      window: 'daily',
+      retryAfterSec: 300,
+      probing: true,
+    });
     assert.deepEqual(openAfterProbe(e, T0 + PROBE + 1), []);
     // With a known weekly reset beside it, nothing goes before that reset.
     const both = closeOnAnswer(e, 'weekly', T0 + 48 * H, T0, PROBE);

@@ -31,7 +31,8 @@ export type GateVerdict =
   | { admit: true; probe: false }
   /** Half-open: this request is the probe; the caller must claim it first (one per interval). */
   | { admit: true; probe: true; window: GateWindow }
-  | { admit: false; window: GateWindow; retryAfterSec: number };
+  /** probing: no reset is known, Retry-After points at the next probe. */
+  | { admit: false; window: GateWindow; retryAfterSec: number; probing: boolean };
 
 const OPEN: GateVerdict = { admit: true, probe: false };
 
@@ -64,7 +65,12 @@ export function gateVerdict(entries: GateEntries, nowMs: number): GateVerdict {
   }
   if (window === null) return OPEN;
   if (allProbing && probeDue) return { admit: true, probe: true, window };
-  return { admit: false, window, retryAfterSec: Math.max(1, Math.ceil((until - nowMs) / 1000)) };
+  return {
+    admit: false,
+    window,
+    retryAfterSec: Math.max(1, Math.ceil((until - nowMs) / 1000)),
+    probing: allProbing,
+  };
 }
 
 /** After a quota-class answer from Z.AI: the window closes until resetAtMs, or half-open when the

@@ -50,7 +50,9 @@ function rig(opts: { timeoutMs?: number; staleAfterMs?: number; baseUrl?: string
         }),
     },
     log: createLogger('debug', { write: (s: string) => void logs.push(s) }),
-    onPoll: (state, result, becameStale) => polls.push({ result, becameStale, state }),
+    onPoll: (state, result, becameStale) => {
+      polls.push({ result, becameStale, state });
+    },
   });
   return {
     poller,

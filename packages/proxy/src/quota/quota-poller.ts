@@ -64,7 +64,7 @@ export interface QuotaPollerOptions {
   clock: PollClock;
   log: Logger;
   /** Called after every poll with the new state (metrics, gate, forecast). */
-  onPoll(state: PollState, result: PollResult, becameStale: boolean): void;
+  onPoll(state: PollState, result: PollResult, becameStale: boolean): void | Promise<void>;
 }
 
 export interface QuotaPoller {
@@ -99,7 +99,7 @@ export function createQuotaPoller(o: QuotaPollerOptions): QuotaPoller {
       o.log.warn({ outcome: parsed.outcome, providerCode: parsed.providerCode }, parsed.reason);
     else o.log.warn({ outcome: parsed.outcome }, `quota poll failed: ${parsed.reason}`);
     const result: PollResult = parsed.ok ? 'success' : parsed.outcome;
-    o.onPoll(state, result, becameStale);
+    await o.onPoll(state, result, becameStale);
     return result;
   }
 

@@ -61,6 +61,7 @@ test('a gate closed on one replica closes on the other after a refresh; reopenin
     admit: false,
     window: 'weekly',
     retryAfterSec: 48 * 3600,
+    probing: false,
   });
   t = T0 + 48 * H;
   await b.store.refresh();

@@ -151,6 +151,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        client: x.client,
         feedRateLimiter: decision.feedRateLimiter,
       });
     }
