@@ -1,0 +1,190 @@
+// Traffic into a spent quota window, through the proxy and the simulated Z.AI, on a virtual clock:
+// requests in flight when the first quota answer arrives finish as Z.AI answers them; after it no
+// request reaches Z.AI until the reset (or, with no reset known, until the half-open probe); clients
+// get 429 with Retry-After, x-should-retry: false and X-Zai-Error-Class: quota; traffic resumes.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { sumSamples } from '@zai-proxy/prom-text';
+import { beijingTime } from '@zai-proxy/testkit';
+import type { Clock } from '../src/clock.ts';
+import { json, type Stack, startStack } from './harness.ts';
+
+const H = 3_600_000;
+const BODY = JSON.stringify({
+  model: 'glm-4.6',
+  max_tokens: 16,
+  messages: [{ role: 'user', content: 'hi' }],
+});
+const STREAM = JSON.stringify({ ...JSON.parse(BODY), stream: true });
+
+/** Wall time that moves only when the test moves it (retry waits move it too). */
+function virtualClock(): Clock & { advance(ms: number): void } {
+  let now = Date.now();
+  return {
+    now: () => now,
+    random: () => 0,
+    sleep(ms, signal) {
+      if (signal.aborted) return Promise.reject(new Error('aborted'));
+      now += ms;
+      return Promise.resolve();
+    },
+    advance(ms) {
+      now += ms;
+    },
+  };
+}
+
+const post = (s: Stack, headers: Record<string, string> = {}, body = BODY) =>
+  fetch(`${s.url}/v1/messages`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+
+/** n requests, all refused by the gate without reaching Z.AI; returns their Retry-After values. */
+async function refused(s: Stack, n: number, headers: Record<string, string> = {}): Promise<number[]> {
+  const before = s.sim.journal.length;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await post(s, headers);
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get('x-should-retry'), 'false');
+    assert.equal(r.headers.get('x-zai-error-class'), 'quota');
+    const b = await json(r);
+    assert.equal(b.type, 'error');
+    assert.equal(b.error.type, 'rate_limit_error');
+    out.push(Number(r.headers.get('retry-after')));
+  }
+  assert.equal(s.sim.journal.length, before, 'no request reached Z.AI while the gate is closed');
+  return out;
+}
+
+const stacks: Stack[] = [];
+after(() => Promise.all(stacks.map((s) => s.close())));
+async function stack(env: Record<string, string> = {}, simApiKey?: string | null) {
+  const clock = virtualClock();
+  const s = await startStack({
+    env: { MAX_RETRIES: '2', ...env },
+    clock,
+    ...(simApiKey !== undefined ? { simApiKey } : {}),
+  });
+  stacks.push(s);
+  return { s, clock };
+}
+
+describe('quota gate through the proxy', () => {
+  test('1308 with a reset: in-flight requests finish, nothing is sent until the reset, then traffic resumes', async () => {
+    const { s, clock } = await stack();
+    s.sim.enqueue('ok;gate=1;events=3', 'ok;gate=1;events=3', 'zai_error;status=429;code=1308;reset=+3600');
+    // Two streams in flight (head and first event sent, the rest held by the sim).
+    const inflight = [post(s, {}, STREAM), post(s, {}, STREAM)];
+    await s.sim.waitFor((j) => j.length === 2);
+    const streams = await Promise.all(inflight);
+    assert.deepEqual(
+      streams.map((r) => r.status),
+      [200, 200],
+    );
+    // The first quota answer: passed through (not retried), the gate closes.
+    const first = await post(s);
+    assert.equal(first.status, 429);
+    assert.equal(s.sim.journal.length, 3);
+    // The streams already in flight finish as Z.AI answers them.
+    const bodies = Promise.all(streams.map((r) => r.text()));
+    const pump = setInterval(() => s.sim.advance(), 1);
+    const texts = await bodies.finally(() => clearInterval(pump));
+    for (const t of texts) assert.match(t, /event: message_stop/);
+    // Later requests are refused at once, with Retry-After until the reset.
+    const ra = await refused(s, 5);
+    for (const v of ra) assert.ok(v >= 3590 && v <= 3601, `Retry-After ${v}`);
+    const h = await json(await fetch(`${s.url}/health`));
+    assert.equal(h.quota.gate.open, false);
+    assert.equal(h.quota.gate.closed[0].source, 'zai');
+    const metrics = await s.metricsText();
+    assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_rejections_total'), 5);
+    assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_open', { window: 'unknown' }), 0);
+    // At the reset (the sim stamped it by its own clock, a moment after ours started) traffic resumes.
+    clock.advance(3601_000);
+    s.sim.reset();
+    const next = await post(s);
+    assert.equal(next.status, 200);
+    assert.equal(s.sim.journal.length, 1);
+    assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_quota_gate_open', { window: 'unknown' }), 1);
+  });
+
+  test('1310 with the reset only in its message text (UTC+8): gated until that instant', async () => {
+    const { s, clock } = await stack();
+    const reset = Math.floor((clock.now() + 50 * H) / 1000) * 1000;
+    const msg = encodeURIComponent(
+      `[1310][Weekly/Monthly Limit Exhausted. Your limit will reset at ${beijingTime(reset)}]`,
+    );
+    s.sim.enqueue(`zai_error;status=429;code=1310;msg=${msg}`);
+    assert.equal((await post(s)).status, 429);
+    const ra = await refused(s, 3);
+    for (const v of ra) assert.equal(v, Math.ceil((reset - clock.now()) / 1000));
+    clock.advance(50 * H - 60_000);
+    await refused(s, 1);
+    clock.advance(60_000);
+    assert.equal((await post(s)).status, 200);
+  });
+
+  test('a quota answer without a reset: half-open, one probe per QUOTA_PROBE_INTERVAL', async () => {
+    const { s, clock } = await stack({ QUOTA_PROBE_INTERVAL: '5m' });
+    s.sim.enqueue(`zai_error;status=429;code=1308;msg=${encodeURIComponent('Usage limit reached.')}`);
+    assert.equal((await post(s)).status, 429);
+    const ra = await refused(s, 3);
+    assert.deepEqual(ra, [300, 300, 300]);
+    const h = await json(await fetch(`${s.url}/health`));
+    assert.ok(h.quota.gate.closed[0].next_probe_at !== undefined);
+    // The probe finds the window still spent: closed again for another interval.
+    clock.advance(300_000);
+    s.sim.enqueue(`zai_error;status=429;code=1308;msg=${encodeURIComponent('Usage limit reached.')}`);
+    const before = s.sim.journal.length;
+    assert.equal((await post(s)).status, 429);
+    assert.equal(s.sim.journal.length, before + 1, 'exactly one probe went');
+    await refused(s, 2);
+    // The next probe is answered: the gate opens, traffic flows.
+    clock.advance(300_000);
+    assert.equal((await post(s)).status, 200);
+    assert.equal((await post(s)).status, 200);
+    assert.equal(s.sim.journal.length, before + 3);
+  });
+
+  test('pass-through: one account gated, the other not', async () => {
+    const { s } = await stack({ ZAI_API_KEY: '' }, null);
+    const a = { 'x-api-key': 'client-key-A' };
+    const b = { 'x-api-key': 'client-key-B' };
+    s.sim.enqueue('zai_error;status=429;code=1308;reset=+3600');
+    assert.equal((await post(s, a)).status, 429);
+    await refused(s, 2, a);
+    assert.equal((await post(s, b)).status, 200);
+    assert.equal((await post(s, b)).status, 200);
+    const h = await json(await fetch(`${s.url}/health`));
+    assert.equal(h.quota.gate.closed_accounts, 1);
+    assert.match(h.quota.gate.closed[0].account, /^sha256:[0-9a-f]{16}$/);
+    assert.ok(!JSON.stringify(h).includes('client-key-A'));
+  });
+
+  test('QUOTA_GATE_ENABLED=false: every request goes to Z.AI, as with the original', async () => {
+    const { s } = await stack({ QUOTA_GATE_ENABLED: 'false' });
+    s.sim.enqueue('zai_error;status=429;code=1308;reset=+3600', 'zai_error;status=429;code=1308;reset=+3600');
+    assert.equal((await post(s)).status, 429);
+    assert.equal((await post(s)).status, 429);
+    assert.equal(s.sim.journal.length, 2);
+  });
+
+  test('the OpenAI surface gets the OpenAI envelope', async () => {
+    const { s } = await stack();
+    s.sim.enqueue('zai_error;status=429;code=1308;reset=+3600');
+    assert.equal((await post(s)).status, 429);
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get('x-should-retry'), 'false');
+    const b = await json(r);
+    assert.equal(b.error.type, 'insufficient_quota');
+    assert.match(b.error.message, /quota window is spent; it resets at \d{4}-\d\d-\d\dT/);
+  });
+});
