@@ -63,6 +63,7 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    ZAI_QUOTA_BASE_URL: sim.url, // polled only with QUOTA_POLL_ENABLED
     LOG_LEVEL: 'debug',
     ...o.env,
   });

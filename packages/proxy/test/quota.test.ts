@@ -3,7 +3,12 @@
 // request reaches Z.AI until the reset (or, with no reset known, until the half-open probe); clients
 // get 429 with Retry-After, x-should-retry: false and X-Zai-Error-Class: quota; traffic resumes.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { sumSamples } from '@zai-proxy/prom-text';
 import { beijingTime } from '@zai-proxy/testkit';
 import type { Clock } from '../src/clock.ts';
@@ -186,5 +191,85 @@ describe('quota gate through the proxy', () => {
     const b = await json(r);
     assert.equal(b.error.type, 'insufficient_quota');
     assert.match(b.error.message, /quota window is spent; it resets at \d{4}-\d\d-\d\dT/);
+  });
+});
+
+/** A clock whose waits last until the test ends them: the poller polls once at start, then waits. */
+function pollOnceClock(): Clock {
+  return {
+    now: () => Date.now(),
+    random: () => 0,
+    sleep: (_ms, signal) =>
+      new Promise((_resolve, reject) => {
+        if (signal.aborted) reject(new Error('aborted'));
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      }),
+  };
+}
+
+async function polledStack(env: Record<string, string>, quotaScenario: string): Promise<Stack> {
+  // The sim answers the first poll with this; it is queued before the proxy starts polling.
+  const s = await startStack({ env: { QUOTA_POLL_ENABLED: 'true', ...env }, clock: pollOnceClock() });
+  stacks.push(s);
+  s.sim.enqueue(`${quotaScenario};route=quota`);
+  return s;
+}
+
+async function afterFirstPoll(s: Stack): Promise<Record<string, unknown>> {
+  for (;;) {
+    const h = await json(await fetch(`${s.url}/health`));
+    if (h.quota.last_outcome !== undefined) return h;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('polling and admission', () => {
+  test('without enforcement a spent poll changes nothing: requests still go to Z.AI', async () => {
+    const s = await polledStack({}, 'ok;five_hour_pct=100;weekly_pct=137');
+    const h = await afterFirstPoll(s);
+    assert.deepEqual(
+      (h.quota as { windows: { used_fraction: number }[] }).windows.map((w) => w.used_fraction),
+      [1, 1],
+    );
+    const before = s.sim.journal.length;
+    assert.equal((await post(s)).status, 200);
+    assert.equal(s.sim.journal.length, before + 1);
+  });
+
+  test('with enforcement a fresh poll beyond 1 − reserve closes the gate until the window resets', async () => {
+    const s = await polledStack(
+      { QUOTA_ENFORCEMENT_ENABLED: 'true', QUOTA_RESERVE_FRACTION: '0.05' },
+      'ok;five_hour_pct=20;weekly_pct=96',
+    );
+    const h = await afterFirstPoll(s);
+    const gate = (h.quota as { gate: { closed: { window: string; source: string; reset_at: string }[] } })
+      .gate;
+    assert.deepEqual(
+      gate.closed.map((e) => [e.window, e.source]),
+      [['weekly', 'poll']],
+    );
+    const ra = await refused(s, 2);
+    const resetIn = (Date.parse(gate.closed[0]!.reset_at) - Date.now()) / 1000;
+    for (const v of ra) assert.ok(Math.abs(v - resetIn) < 5, `Retry-After ${v} ≈ ${resetIn}`);
+  });
+
+  test('the status line shows the gate of a real proxy, then says it is down', async () => {
+    const s = await polledStack({ QUOTA_ENFORCEMENT_ENABLED: 'true' }, 'ok;five_hour_pct=37;weekly_pct=100');
+    await afterFirstPoll(s);
+    const bin = fileURLToPath(new URL('../src/cli/zai-proxy.mjs', import.meta.url));
+    const cache = join(mkdtempSync(join(tmpdir(), 'statusline-')), 'c.json');
+    const run = (url: string) =>
+      new Promise<string>((resolve) =>
+        execFile(
+          process.execPath,
+          [bin, 'statusline', `--url=${url}`, `--cache-file=${cache}`, '--cache-ms=0'],
+          (_e, out) => resolve(out),
+        ),
+      );
+    const line = await run(s.url);
+    assert.match(line, /^Z\.AI ⛔ week spent, reopens .* · 5h 37% ↻\S+ · week 100% ↻/);
+    await s.close();
+    stacks.splice(stacks.indexOf(s), 1);
+    assert.match(await run(s.url), /^Z\.AI proxy down \(127\.0\.0\.1:\d+\), \d+s ago: ⛔ week spent/);
   });
 });
