@@ -91,7 +91,6 @@ const NON_PROXY_NAMES: Record<string, string> = {
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
   // The original's variables, named only to say this proxy ignores them.
-  MAX_WORKERS: 'original',
   QUOTA_MAX_RESPONSE_BYTES: 'original',
   // Entry types of Z.AI's quota payload (quota.md, metrics.md).
   TOKENS_LIMIT: 'provider',
@@ -164,15 +163,7 @@ describe('docs: configuration', () => {
 // --- (b) metrics -------------------------------------------------------------------------------------
 
 /** Series of the original's contract that this proxy does not export; metrics.md lists them as such. */
-const NOT_EXPORTED_ORIGINAL = new Set([
-  'zai_proxy_max_workers',
-  'zai_proxy_worker_utilization_ratio',
-  'zai_proxy_rate_limit_requests_per_second',
-  'zai_proxy_rate_limit_wait_seconds',
-  'zai_proxy_rate_limit_adjustments_total',
-  'zai_proxy_rate_limit_rejections_total',
-  'zai_proxy_quota_rate_cap',
-]);
+const NOT_EXPORTED_ORIGINAL = new Set(['zai_proxy_quota_rate_cap']);
 
 interface MetricShape {
   name: string;

@@ -80,7 +80,12 @@ async function stack(env: Record<string, string> = {}, simApiKey?: string | null
 describe('quota gate through the proxy', () => {
   test('1308 with a reset: in-flight requests finish, nothing is sent until the reset, then traffic resumes', async () => {
     const { s, clock } = await stack();
-    s.sim.enqueue('ok;gate=1;events=3', 'ok;gate=1;events=3', 'zai_error;status=429;code=1308;reset=+3600');
+    const reset = clock.now() + H; // epoch ms in the body's reset field
+    s.sim.enqueue(
+      'ok;gate=1;events=3',
+      'ok;gate=1;events=3',
+      `zai_error;status=429;code=1308;reset=${reset}`,
+    );
     // Two streams in flight (head and first event sent, the rest held by the sim).
     const inflight = [post(s, {}, STREAM), post(s, {}, STREAM)];
     await s.sim.waitFor((j) => j.length === 2);
@@ -100,15 +105,17 @@ describe('quota gate through the proxy', () => {
     for (const t of texts) assert.match(t, /event: message_stop/);
     // Later requests are refused at once, with Retry-After until the reset.
     const ra = await refused(s, 5);
-    for (const v of ra) assert.ok(v >= 3590 && v <= 3601, `Retry-After ${v}`);
+    assert.deepEqual(ra, [3600, 3600, 3600, 3600, 3600]);
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.quota.gate.open, false);
     assert.equal(h.quota.gate.closed[0].source, 'zai');
     const metrics = await s.metricsText();
     assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_rejections_total'), 5);
     assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_open', { window: 'unknown' }), 0);
-    // At the reset (the sim stamped it by its own clock, a moment after ours started) traffic resumes.
-    clock.advance(3601_000);
+    // A second before the reset the gate is still closed; at the reset traffic resumes.
+    clock.advance(H - 1000);
+    assert.deepEqual(await refused(s, 1), [1]);
+    clock.advance(1000);
     s.sim.reset();
     const next = await post(s);
     assert.equal(next.status, 200);

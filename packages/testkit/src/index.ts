@@ -6,4 +6,6 @@ export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from '
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';
 export { startSimUpstream } from './sim-upstream.ts';
 export { type Probe, type ProbeInit, probe, received, sha256, sseEvents, until } from './test-client.ts';
+export type { VirtualClock } from './virtual-clock.ts';
+export { createVirtualClock, seededRandom } from './virtual-clock.ts';
 export { beijingTime } from './zai-errors.ts';

@@ -103,7 +103,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
 
     if (outcome.type === 'committed') {
       permit.release(committedOutcome(x), latencyMs);
-      if (x.status >= 200 && x.status < 300 && !x.clientGone) d.signals.publish({ type: 'success' });
+      if (x.status >= 200 && x.status < 300) d.signals.publish({ type: 'success' });
       return;
     }
     if (x.clientGone) {
