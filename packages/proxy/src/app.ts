@@ -7,6 +7,7 @@
 // `closers` (closed in reverse order after the server has drained).
 import type { AddressInfo } from 'node:net';
 import { type Admission, openAdmission } from './admission/index.ts';
+import { connectRedis, createRedisStore } from './admission/redis-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createAuth } from './http/auth.ts';
@@ -16,6 +17,7 @@ import { createHttpServer, type HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createQuota, type GateStore, ownTokenUnits } from './quota/index.ts';
+import { createSharedGateStore } from './quota/shared-gate-store.ts';
 import { countTokensFallback } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
@@ -58,12 +60,14 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   const auth = createAuth(cfg);
   const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics);
   const clock = o.clock ?? systemClock;
+  const quotaStore =
+    o.quotaStore ?? (cfg.REDIS_URL === undefined ? undefined : sharedQuotaStore(cfg, log, clock));
   const quota = createQuota(cfg, {
     log,
     metrics,
     clock,
     ownUnits: () => ownTokenUnits(metrics),
-    ...(o.quotaStore ? { store: o.quotaStore } : {}),
+    ...(quotaStore ? { store: quotaStore } : {}),
   });
   // The quota gate comes first: a request of a spent account waits for nothing.
   const admission = quota.wrap(o.admission ?? openAdmission);
@@ -144,4 +148,26 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
       for (const close of [...closers].reverse()) await close().catch(() => {});
     },
   };
+}
+
+/** The quota gate's entries shared through Redis, so every replica of one account gates together. */
+function sharedQuotaStore(cfg: Config, log: Logger, clock: Clock): GateStore {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  const redis = connectRedis(cfg.REDIS_URL!);
+  redis.on('error', () => {}); // failed commands are reported below; the connection retries by itself
+  return createSharedGateStore({
+    docs: createRedisStore(redis),
+    now: () => clock.now(),
+    refreshMs: 1000, // 1 s: a gate closed by one replica closes on the others within a second
+    probeIntervalMs: cfg.QUOTA_PROBE_INTERVAL,
+    onError(err) {
+      // Once a minute at most: with Redis down, every change would otherwise log.
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      log.warn(
+        { err: (err as Error).message },
+        'Quota gate: Redis unavailable; this replica gates on its own',
+      );
+    },
+  });
 }

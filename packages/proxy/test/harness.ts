@@ -58,7 +58,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
+/** A proxy in front of an existing sim (two replicas of one account share one sim). */
+export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   const cfg = loadConfig({
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,

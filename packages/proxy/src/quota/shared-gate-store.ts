@@ -12,6 +12,7 @@ export interface DocumentStore {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export interface SharedGateStoreOptions {
@@ -77,10 +78,10 @@ export function createSharedGateStore(o: SharedGateStoreOptions): GateStore & { 
     },
     entries: () => local.entries(),
     refresh,
-    close() {
+    async close() {
       closed = true;
       clearInterval(timer);
-      return Promise.resolve();
+      await o.docs.close?.();
     },
   };
 }
