@@ -3,6 +3,7 @@
 // children bound once and reused.
 import type { Exchange } from '../exchange.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ResolvedRoute } from '../routes/index.ts';
 
 interface Completed {
   requests: { inc(): void };
@@ -10,6 +11,8 @@ interface Completed {
   responseSize: { observe(v: number): void };
 }
 interface PerRoute {
+  /** By status code. */
+  completed: Map<string, Completed>;
   requestSize: { observe(v: number): void };
   firstByte: { observe(v: number): void };
   overhead: { observe(v: number): void };
@@ -30,35 +33,36 @@ export function createRequestMetrics(m: Metrics): RequestMetrics {
   const v = m.variant;
   const inflight = m.concurrentRequests.labels(v);
   inflight.set(0);
-  // Bounded: routes × methods × statuses seen.
-  const completed = new Map<string, Completed>();
-  const perRoute = new Map<string, PerRoute>();
-  const done = (method: string, label: string, status: string): Completed => {
-    const key = `${method} ${label} ${status}`;
-    let c = completed.get(key);
-    if (c === undefined) {
-      c = {
-        requests: m.requestsTotal.labels(method, label, status, v),
-        duration: m.requestDuration.labels(method, label, status, v),
-        responseSize: m.responseSize.labels(method, label, status, v),
-      };
-      completed.set(key, c);
-    }
-    return c;
-  };
+  // Keyed by the route object (one per client path, built once) and then by status: bounded, and
+  // no key string is built per request. An exchange's method is always its route's method.
+  const perRoute = new Map<ResolvedRoute, PerRoute>();
   const route = (x: Exchange): PerRoute => {
-    const key = `${x.route.spec.method} ${x.route.label}`;
-    let r = perRoute.get(key);
+    let r = perRoute.get(x.route);
     if (r === undefined) {
+      const { label } = x.route;
       r = {
-        requestSize: m.requestSize.labels(x.route.spec.method, x.route.label, v),
-        firstByte: m.timeToFirstByte.labels(x.route.label, v),
-        overhead: m.overhead.labels(x.route.label, v),
-        clientAborts: m.clientAborts.labels(x.route.label, v),
+        completed: new Map(),
+        requestSize: m.requestSize.labels(x.route.spec.method, label, v),
+        firstByte: m.timeToFirstByte.labels(label, v),
+        overhead: m.overhead.labels(label, v),
+        clientAborts: m.clientAborts.labels(label, v),
       };
-      perRoute.set(key, r);
+      perRoute.set(x.route, r);
     }
     return r;
+  };
+  const done = (r: PerRoute, x: Exchange, status: string): Completed => {
+    let c = r.completed.get(status);
+    if (c === undefined) {
+      const { method } = x.route.spec;
+      c = {
+        requests: m.requestsTotal.labels(method, x.route.label, status, v),
+        duration: m.requestDuration.labels(method, x.route.label, status, v),
+        responseSize: m.responseSize.labels(method, x.route.label, status, v),
+      };
+      r.completed.set(status, c);
+    }
+    return c;
   };
   return {
     inflight: (n) => inflight.set(n),
@@ -67,11 +71,11 @@ export function createRequestMetrics(m: Metrics): RequestMetrics {
     clientAbort: (x) => route(x).clientAborts.inc(),
     completed(x, status, end) {
       const t = x.timing;
-      const c = done(x.req.method!, x.route.label, status);
+      const r = route(x);
+      const c = done(r, x, status);
       c.requests.inc();
       c.duration.observe(Number(end - t.arrived) / 1e9);
       c.responseSize.observe(x.bytesOut);
-      const r = route(x);
       if (t.firstByte !== 0n) r.firstByte.observe(Number(t.firstByte - t.arrived) / 1e9);
       if (t.ready !== 0n) {
         const own = Number(end - t.ready - t.waitNs) / 1e9 + t.callbackMs / 1e3;
