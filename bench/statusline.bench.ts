@@ -40,17 +40,23 @@ function median(xs: number[]): number {
   return a[Math.floor(a.length / 2)]!;
 }
 
-/** Median wall ms of `node args` over RUNS runs, after one warm-up. */
-function time(args: string[]): number {
-  spawnSync(process.execPath, args);
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-    ms.push(performance.now() - t);
-    if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
+/** Median wall ms of each `node args` target over RUNS rounds, after one warm-up each. Targets run
+ *  interleaved, one after another in every round, so a load change on the machine hits them alike. */
+function timeAll(targets: Record<string, string[]>): Record<string, number> {
+  const ms: Record<string, number[]> = {};
+  for (const [k, args] of Object.entries(targets)) {
+    spawnSync(process.execPath, args);
+    ms[k] = [];
   }
-  return median(ms);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, args] of Object.entries(targets)) {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+      ms[k]!.push(performance.now() - t);
+      if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
+    }
+  }
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)]));
 }
 
 // The server runs in a child process: spawnSync blocks this one's event loop.
@@ -68,12 +74,12 @@ const dir = mkdtempSync(join(tmpdir(), 'statusline-bench-'));
 const url = `--url=http://127.0.0.1:${port}`;
 const warmCache = join(dir, 'warm.json');
 spawnSync(process.execPath, [BIN, 'statusline', url, `--cache-file=${warmCache}`]);
-const results = {
-  node_baseline_ms: time(['-e', '']),
-  cached_ms: time([BIN, 'statusline', url, `--cache-file=${warmCache}`, '--cache-ms=3600000']),
-  fetch_ms: time([BIN, 'statusline', url, `--cache-file=${join(dir, 'cold.json')}`, '--cache-ms=0']),
-  down_ms: time([BIN, 'statusline', '--url=http://127.0.0.1:1', `--cache-file=${join(dir, 'down.json')}`]),
-};
+const results = timeAll({
+  node_baseline_ms: ['-e', ''],
+  cached_ms: [BIN, 'statusline', url, `--cache-file=${warmCache}`, '--cache-ms=3600000'],
+  fetch_ms: [BIN, 'statusline', url, `--cache-file=${join(dir, 'cold.json')}`, '--cache-ms=0'],
+  down_ms: [BIN, 'statusline', '--url=http://127.0.0.1:1', `--cache-file=${join(dir, 'down.json')}`],
+});
 child.kill();
 
 if (json) console.log(JSON.stringify({ runs: RUNS, ...results }));
