@@ -84,7 +84,7 @@ child.kill();
 
 if (json) console.log(JSON.stringify({ runs: RUNS, ...results }));
 else {
-  const b = results.node_baseline_ms;
+  const b = results.node_baseline_ms!;
   console.log(`statusline start-up, median of ${RUNS} runs (wall time, spawn to exit)`);
   console.log(`  node -e ''            ${b.toFixed(1)} ms`);
   for (const [k, v] of Object.entries(results).slice(1)) {

@@ -32,7 +32,7 @@ export interface StackOptions {
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
-export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
+export function fakeClock(start = Date.now()): Clock & { waits: number[]; advance(ms: number): void } {
   const waits: number[] = [];
   let now = start;
   return {
@@ -44,6 +44,10 @@ export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
       if (signal.aborted) return Promise.reject(new Error('aborted'));
       now += ms;
       return Promise.resolve();
+    },
+    /** Moves wall time on (a quota reset, a probe interval) without a wait. */
+    advance(ms) {
+      now += ms;
     },
   };
 }

@@ -3,8 +3,7 @@
 // and sends nothing until the reset; both resume after it. Needs redis-server (Debian package).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Clock } from '../src/clock.ts';
-import { json, type Stack, startProxy, startStack } from './harness.ts';
+import { fakeClock, json, type Stack, startProxy, startStack } from './harness.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
 
 const H = 3_600_000;
@@ -20,16 +19,7 @@ const post = (s: Stack) =>
     headers: { 'content-type': 'application/json' },
   });
 
-let now = Date.now();
-const clock: Clock = {
-  now: () => now,
-  random: () => 0,
-  sleep(ms, signal) {
-    if (signal.aborted) return Promise.reject(new Error('aborted'));
-    now += ms;
-    return Promise.resolve();
-  },
-};
+const clock = fakeClock();
 
 let redis: RedisServer;
 let a: Stack;
@@ -58,7 +48,7 @@ async function gateClosedOn(s: Stack): Promise<void> {
 
 test('a 1308 on one replica gates both until the reset', async () => {
   assert.equal((await post(b)).status, 200); // b knows the account before the gate closes
-  const reset = now + H;
+  const reset = clock.now() + H;
   a.sim.enqueue(`zai_error;status=429;code=1308;reset=${reset}`);
   assert.equal((await post(a)).status, 429);
   await gateClosedOn(b);
@@ -72,7 +62,7 @@ test('a 1308 on one replica gates both until the reset', async () => {
   assert.equal(a.sim.journal.length, sent, 'neither replica sent a request while the gate was closed');
   const keys = await redis.client().keys('*quota-gate*');
   assert.equal(keys.length, 1);
-  now += H;
+  clock.advance(H);
   assert.equal((await post(b)).status, 200);
   assert.equal((await post(a)).status, 200);
   assert.equal(a.sim.journal.length, sent + 2);

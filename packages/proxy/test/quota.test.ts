@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { sumSamples } from '@zai-proxy/prom-text';
 import { beijingTime } from '@zai-proxy/testkit';
 import type { Clock } from '../src/clock.ts';
-import { json, type Stack, startStack } from './harness.ts';
+import { fakeClock, json, type Stack, startStack } from './harness.ts';
 
 const H = 3_600_000;
 const BODY = JSON.stringify({
@@ -21,23 +21,6 @@ const BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'hi' }],
 });
 const STREAM = JSON.stringify({ ...JSON.parse(BODY), stream: true });
-
-/** Wall time that moves only when the test moves it (retry waits move it too). */
-function virtualClock(): Clock & { advance(ms: number): void } {
-  let now = Date.now();
-  return {
-    now: () => now,
-    random: () => 0,
-    sleep(ms, signal) {
-      if (signal.aborted) return Promise.reject(new Error('aborted'));
-      now += ms;
-      return Promise.resolve();
-    },
-    advance(ms) {
-      now += ms;
-    },
-  };
-}
 
 const post = (s: Stack, headers: Record<string, string> = {}, body = BODY) =>
   fetch(`${s.url}/v1/messages`, {
@@ -67,7 +50,7 @@ async function refused(s: Stack, n: number, headers: Record<string, string> = {}
 const stacks: Stack[] = [];
 after(() => Promise.all(stacks.map((s) => s.close())));
 async function stack(env: Record<string, string> = {}, simApiKey?: string | null) {
-  const clock = virtualClock();
+  const clock = fakeClock(); // moves only by retry waits and advance()
   const s = await startStack({
     env: { MAX_RETRIES: '2', ...env },
     clock,
