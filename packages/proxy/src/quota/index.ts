@@ -235,7 +235,7 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     log.warn('Quota polling disabled: pass-through mode has no Z.AI key of its own to poll with');
   else {
     log.info(
-      `Quota polling enabled: interval=${goDuration(cfg.QUOTA_POLL_INTERVAL)}, timeout=${goDuration(cfg.QUOTA_POLL_TIMEOUT)}, stale_after=${goDuration(cfg.QUOTA_STALE_AFTER)}, base_url=${cfg.ZAI_QUOTA_BASE_URL}`,
+      `Quota polling enabled (${cfg.QUOTA_ENFORCEMENT_ENABLED ? `enforcing, reserve=${cfg.QUOTA_RESERVE_FRACTION}` : 'observe-only'}): interval=${goDuration(cfg.QUOTA_POLL_INTERVAL)}, timeout=${goDuration(cfg.QUOTA_POLL_TIMEOUT)}, stale_after=${goDuration(cfg.QUOTA_STALE_AFTER)}, base_url=${cfg.ZAI_QUOTA_BASE_URL}`,
     );
   }
 
@@ -246,8 +246,8 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     log.warn(
       { window: a.window, resetAtMs: a.resetAtMs },
       a.resetAtMs === null
-        ? `Quota gate closed for the ${a.window} window: no reset known, probing every ${goDuration(cfg.QUOTA_PROBE_INTERVAL)}`
-        : `Quota gate closed for the ${a.window} window until ${iso(a.resetAtMs)}`,
+        ? `Quota gate closed for ${WINDOW_NAME[a.window]}: no reset known, probing every ${goDuration(cfg.QUOTA_PROBE_INTERVAL)}`
+        : `Quota gate closed for ${WINDOW_NAME[a.window]} until ${iso(a.resetAtMs)}`,
     );
   }
 
@@ -270,6 +270,13 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     },
   };
 }
+
+const WINDOW_NAME: Readonly<Record<GateWindow, string>> = {
+  five_hour: 'the five-hour window',
+  weekly: 'the weekly window',
+  daily: 'the daily call count',
+  unknown: 'a quota window Z.AI did not name',
+};
 
 function forecastHealth(f: Forecast | undefined): Record<string, unknown> {
   if (f === undefined) return { projection: 'insufficient_data' };
