@@ -150,6 +150,15 @@ const Env = z.object({
       }, 'expected an IANA time zone such as America/New_York'),
   ),
   PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
+  QUOTA_POLL_ENABLED: bool(false), // each poll is an authenticated call to Z.AI's monitor API
+  QUOTA_POLL_INTERVAL: duration(60_000, 1000), // 1 min
+  QUOTA_POLL_TIMEOUT: duration(5000, 1), // 5 s per poll
+  QUOTA_STALE_AFTER: duration(900_000, 1), // 15 min: a sample older than this is not fresh
+  ZAI_QUOTA_BASE_URL: url('https://api.z.ai'),
+  QUOTA_GATE_ENABLED: bool(true), // answer 429 at once while Z.AI says a window is spent
+  QUOTA_ENFORCEMENT_ENABLED: bool(false), // also close the gate on a fresh poll beyond 1 − reserve
+  QUOTA_RESERVE_FRACTION: num(0.05, 0, 0.99),
+  QUOTA_PROBE_INTERVAL: duration(300_000, 1000), // 5 min between half-open probes when no reset is known
   // Admission (docs/admission.md). The Go proxy's MAX_WORKERS default (10, queued requests included)
   // refused a team's burst with 503s; requests now wait in a bounded queue instead.
   MAX_WORKERS: int(256, 1), // requests inside the proxy, running or queued

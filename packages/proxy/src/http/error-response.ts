@@ -12,6 +12,11 @@ const SHOULD_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'QUEUE_FULL',
   'QUEUE_TIMEOUT',
 ]);
+// Headers some answers add. A spent quota window lasts hours: `x-should-retry: false` makes Claude
+// Code and the Stainless SDKs (which honour it over their own retry rules) stop at once.
+const EXTRA_HEADERS: Partial<Record<ErrorCode, Readonly<Record<string, string>>>> = {
+  QUOTA_EXHAUSTED: { 'x-zai-error-class': 'quota', 'x-should-retry': 'false' },
+};
 
 /** Writes `e` in the surface's envelope; on a response already started, breaks the connection. */
 export function writeError(
@@ -32,6 +37,8 @@ export function writeError(
   };
   if (e.retryAfterSec !== null) h['retry-after'] = String(e.retryAfterSec);
   if (SHOULD_RETRY.has(e.code)) h['x-should-retry'] = 'true';
+  const extra = EXTRA_HEADERS[e.code];
+  if (extra !== undefined) Object.assign(h, extra);
   if (x === null) {
     res.writeHead(e.status, h).end(body);
     return;
