@@ -158,10 +158,10 @@ describe('admission refusals', () => {
       refusal = new GatewayError(code, undefined, 7);
       const a = await post(s, '/v1/messages', ANT, { 'x-request-id': 'adm-1' });
       assert.equal(a.status, status);
-      // A busy proxy's refusals tell the SDKs to retry; a spent quota or budget does not.
+      // A busy proxy's refusals tell the SDKs to retry; a spent quota says not to.
       assert.equal(
         a.headers.get('x-should-retry'),
-        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : null,
+        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : code === 'QUOTA_EXHAUSTED' ? 'false' : null,
       );
       assert.equal(a.headers.get('retry-after'), '7');
       assert.equal(a.headers.get('x-request-id'), 'adm-1');
