@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Tick } from '../collector/source.ts';
 import { emptyPoint, type Point, type UsageRow } from '../points/point.ts';
-import { createStore, MINUTE, StorageUnavailableError } from './store.ts';
+import { createStore, MINUTE, StorageUnavailableError, stepBuckets } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dash-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,6 +100,44 @@ describe('store', () => {
     const rawLeft = store.points({ start: T0, end, resolution: 'raw' });
     assert.ok(rawLeft.length <= 24 * 60 + 1, `raw pruned to 24 h, ${rawLeft.length} left`);
     assert.ok(rawLeft.length >= 24 * 60 - 1);
+    store.close();
+  });
+
+  test('step buckets read again come from the cache and equal a fresh merge, as minutes close and old ones are pruned', () => {
+    const store = createStore({ path: dbPath(), retention5sMs: DAY, retention1mMs: 40 * MINUTE });
+    const step = 5 * MINUTE;
+    // The reference: every point of the range read and merged now, without the cache.
+    const fresh = (start: number, end: number, variant?: string) =>
+      stepBuckets(store.points({ start, end, resolution: '1m', ...(variant ? { variant } : {}) }), step);
+    const cached = (start: number, end: number, variant?: string) =>
+      store.points({ start, end, resolution: '1m', stepMs: step, ...(variant ? { variant } : {}) });
+    let ts = T0;
+    const advance = (ticks: number) => {
+      for (let i = 0; i < ticks; i++, ts += 5000)
+        store.write(tick(ts, { production: (ts / 5000) % 7, canary: 1 }), ts);
+    };
+    const check = (label: string) => {
+      const end = ts - 5000;
+      // An unaligned start (a partial first bucket); an end inside an open bucket and minute, and
+      // one past the newest point (a scrape still to come): buckets not closed yet are never kept.
+      for (const [start, stop, variant] of [
+        [end - 30 * MINUTE + 1234, end, undefined],
+        [end - 30 * MINUTE + 1234, end, 'canary'],
+        [T0, end, 'production'],
+        [end - 20 * MINUTE, end + 10 * MINUTE, undefined],
+      ] as const) {
+        const a = cached(start, stop, variant);
+        assert.ok(a.length > 0, label);
+        assert.deepEqual(a, fresh(start, stop, variant), `${label}: from ${start - T0}, ${variant ?? 'all'}`);
+        assert.deepEqual(cached(start, stop, variant), a, `${label}: read again`);
+      }
+    };
+    advance(12 * 17 + 5); // 17 closed minutes, the 18th open
+    check('first read');
+    advance(12 * 3); // three more minutes close, inside buckets already read
+    check('after more minutes closed');
+    advance(12 * 45); // past the 40-minute retention of the rollups: the oldest are pruned
+    check('after pruning');
     store.close();
   });
 
