@@ -9,14 +9,17 @@ import type { AddressInfo } from 'node:net';
 import { type Admission, openAdmission } from './admission/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createAccessLog } from './http/access-log.ts';
 import { createAuth } from './http/auth.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
 import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { anthropic } from './routes/anthropic.ts';
 import { countTokensFallback } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
+import { openai } from './routes/openai.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward, type StatusFallback } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
@@ -101,6 +104,8 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     sections,
     variant: cfg.DEPLOYMENT_VARIANT,
     version: cfg.ZAI_PROXY_VERSION,
+    endpoints: [anthropic, openai].flatMap((api) => api.routes.map((r) => `${r.method} ${r.template}`)),
+    dashboardUrl: cfg.DASHBOARD_URL,
     draining: () => http?.draining() ?? false,
   });
   http = createHttpServer({
@@ -110,6 +115,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     ops,
     auth,
     metrics: createRequestMetrics(metrics),
+    access: createAccessLog(log, cfg),
     prepare: (x) => accounting.prepare(x),
     run: (x) => forward(x, deps, fallbacks[x.route.kind]),
   });

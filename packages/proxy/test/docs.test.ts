@@ -90,6 +90,10 @@ const NON_PROXY_NAMES: Record<string, string> = {
   OPENAI_BASE_URL: 'client',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
+  // Kubernetes service-link variables, named to say the proxy does not warn about them.
+  ZAI_PROXY_SERVICE_HOST: 'kubernetes',
+  ZAI_PROXY_PORT: 'kubernetes',
+  ZAI_PROXY_PORT_8080_TCP_ADDR: 'kubernetes',
   // The original's variables, named only to say this proxy ignores them.
   MAX_WORKERS: 'original',
   QUOTA_POLL_ENABLED: 'original',
@@ -283,7 +287,8 @@ function stringPatterns(e: ts.Expression): Pattern[] {
   return acc;
 }
 
-/** Message templates of every `<…>log.<level>(…)` call in a source file. */
+/** Message templates of every `<…>log.<level>(…)` call in a source file, and of every call to a
+ *  function named `logLine` (the access log's writer, whose level is chosen per outcome). */
 function logTemplates(file: URL): Pattern[] {
   const sf = ts.createSourceFile(file.pathname, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const out: Pattern[] = [];
@@ -293,6 +298,12 @@ function logTemplates(file: URL): Pattern[] {
       ts.isPropertyAccessExpression(node.expression) &&
       LEVELS.has(node.expression.name.text) &&
       /(^|\.)log$/.test(node.expression.expression.getText(sf))
+    ) {
+      for (const arg of node.arguments) out.push(...stringPatterns(arg));
+    } else if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'logLine'
     ) {
       for (const arg of node.arguments) out.push(...stringPatterns(arg));
     }

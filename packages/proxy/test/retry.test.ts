@@ -319,7 +319,7 @@ describe('retry waits are cancelled when the client leaves', () => {
       await assert.rejects(p);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(s.sim.journal.length, 1, 'no attempt after the client left');
-      assert.ok(s.logs.some((l) => l.includes('Client abandoned request during retry wait')));
+      assert.ok(s.logs.some((l) => l.includes('"log":"access"') && l.includes('"class":"client_closed"')));
     } finally {
       await s.close();
     }

@@ -1,8 +1,8 @@
 // The one place a proxy error becomes a response: the envelope of the API the client called, the
-// catalogue status, Retry-After when the error carries one, and the code and class recorded on the
+// catalogue status, x-should-retry by class (with Retry-After when a retry can help), and the code and class recorded on the
 // exchange for request metrics and logs.
 import type { ServerResponse } from 'node:http';
-import type { GatewayError } from '../errors.ts';
+import { clientMayRetry, type GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { ApiSurface } from '../routes/types.ts';
 
@@ -23,6 +23,8 @@ export function writeError(
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
   };
+  const retry = clientMayRetry(e.code);
+  if (retry !== null) h['x-should-retry'] = String(retry);
   if (e.retryAfterSec !== null) h['retry-after'] = String(e.retryAfterSec);
   if (x === null) {
     res.writeHead(e.status, h).end(body);

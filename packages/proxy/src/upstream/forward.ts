@@ -67,6 +67,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       return;
     }
     if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
+    x.attempts = attempt + 1;
 
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
@@ -78,11 +79,10 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         d.maxResponseBuffer,
         resolve,
         (t) => m.upstreamErrors.labels(t, v).inc(),
-        (err) =>
-          d.log.warn(
-            { requestId: x.id, code: (err as { code?: string }).code, bytesSent: x.bytesOut },
-            'Upstream broke mid-response; breaking the client connection',
-          ),
+        // The access line reports it (class upstream_broken, at error).
+        (err) => {
+          x.failure = { kind: 'upstream_broken', message: errorText(err) };
+        },
       );
       attemptHandler = a;
       d.client.dispatch(
@@ -157,38 +157,37 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
 
     if (!decision.retry) {
       if (outcome.kind !== 'status' || zai === undefined) {
-        d.log.warn(
-          { requestId: x.id, kind: outcome.kind, err: outcome.error?.message },
-          'Upstream attempt failed, giving up',
-        );
+        // The access line reports the kind and the error text.
+        x.failure = { kind: outcome.kind, message: outcome.error === null ? null : errorText(outcome.error) };
         throw new GatewayError(FAILURES[outcome.kind].error);
       }
       passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
-    if (zai !== undefined && isThrottlingStatus(outcome.status)) {
-      d.log.info(
-        {
-          requestId: x.id,
-          class: zai.class,
-          code: zai.code,
-          attempt: attempt + 1,
-          delayMs: decision.delayMs,
-        },
-        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${attempt + 1}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
-      );
-    }
+    // One line per retry; `attempt N of M` counts attempts (the first is 1, M = MAX_RETRIES + 1), as
+    // the access line's `attempts` does.
+    const what =
+      zai !== undefined
+        ? `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'})`
+        : (decision.reason ?? outcome.kind);
     d.log.info(
-      { requestId: x.id, reason: decision.reason, delayMs: decision.delayMs },
-      `Retry attempt ${attempt + 1}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
+      {
+        requestId: x.id,
+        reason: decision.reason,
+        class: zai?.class,
+        code: zai?.code ?? undefined,
+        attempt: attempt + 2,
+        of: d.maxRetries + 1,
+        delayMs: decision.delayMs,
+      },
+      `Retrying after ${what}: attempt ${attempt + 2} of ${d.maxRetries + 1} in ${fmtDelay(decision.delayMs)}`,
     );
     const tWait = process.hrtime.bigint();
     try {
       await d.clock.sleep(decision.delayMs, x.abort.signal);
     } catch {
-      d.log.info({ requestId: x.id }, 'Client abandoned request during retry wait');
-      return;
+      return; // the client left during the wait: its access line says client_closed
     }
     x.timing.waitNs += process.hrtime.bigint() - tWait;
     if (x.clientGone) return;
@@ -239,10 +238,36 @@ function passThrough(
     if (o.status === 429 && body.length > RATE_LIMIT_REPLAY_BYTES)
       body = body.subarray(0, RATE_LIMIT_REPLAY_BYTES);
   }
+  const retry = zaiClientMayRetry(zai.class, o.status);
+  if (retry !== null) h['x-should-retry'] = String(retry);
   h['content-length'] = body.length;
   x.error = { code: zai.code, class: zai.class };
   x.head(o.status, h);
   x.end(body);
+}
+
+/** Whether a client retry can help with a Z.AI error, for `x-should-retry`; null = say nothing and
+ *  leave it to the client's own rules. Quota, billing and auth need a person (or hours); pressure
+ *  classes and overload pass. */
+export function zaiClientMayRetry(cls: ZaiError['class'], status: number): boolean | null {
+  switch (cls) {
+    case 'quota':
+    case 'billing':
+    case 'auth':
+      return false;
+    case 'concurrency':
+    case 'frequency':
+    case 'model_congestion':
+    case 'overloaded':
+      return true;
+    default:
+      return status === 529 ? true : null;
+  }
+}
+
+function errorText(err: Error): string {
+  const code = (err as { code?: string }).code;
+  return code === undefined ? err.message : `${code}: ${err.message}`;
 }
 
 /** RFC 3339 UTC with second precision, as the Go proxy's headers and /health wrote it. */

@@ -1,6 +1,6 @@
 // The response tap of one accounted exchange: provider usage from the stream or body, or what is
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
-import type { Exchange, ResponseTap } from '../exchange.ts';
+import type { Exchange, ResponseTap, SettledUsage } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { addUsage, usageOf } from './json-usage.ts';
@@ -81,17 +81,22 @@ export class UsageTap implements ResponseTap {
   }
 
   /** Records what this exchange consumed; called once when it ends. */
-  settle(): void {
-    if (!this.saw2xx) return;
+  settle(done: (u: SettledUsage | null) => void): void {
+    if (!this.saw2xx) {
+      done(null);
+      return;
+    }
     if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
     if (hasAny(this.usage)) {
-      record(this.ctx, this.x, this.usage, 'provider');
+      done(record(this.ctx, this.x, this.usage, 'provider'));
       return;
     }
     this.estimateRest().then(
-      (u) => record(this.ctx, this.x, u, 'estimate'),
-      (err) =>
-        this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
+      (u) => done(record(this.ctx, this.x, u, 'estimate')),
+      (err) => {
+        this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed');
+        done(null);
+      },
     );
   }
 
@@ -173,29 +178,29 @@ function seriesFor(ctx: TapContext, model: string, tier: string, source: string)
   return s;
 }
 
-function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
+/** Counts tokens and cost; the access line reports them (its message is the `Token usage: …` text). */
+function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): SettledUsage {
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
   const series = seriesFor(ctx, model, tier, source);
+  let costUsd = 0;
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
+    const cost = ctx.pricing.cost(model, d, n, tier);
     series[i]!.tokens.inc(n);
-    series[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
+    series[i]!.cost.inc(cost);
+    costUsd += cost;
   }
   ctx.sources[source][x.route.family].inc();
-  if (!ctx.log.isLevelEnabled('info')) return;
-  ctx.log.info(
-    {
-      requestId: x.id,
-      model,
-      source,
-      input: u.input,
-      output: u.output,
-      cache_read: u.cache_read,
-      cache_write: u.cache_write,
-    },
-    `Token usage${source === 'estimate' ? ' (estimated)' : ''}: input=${u.input}, output=${u.output}, cache_read=${u.cache_read}, cache_write=${u.cache_write}`,
-  );
+  return {
+    input: u.input,
+    output: u.output,
+    cache_read: u.cache_read,
+    cache_write: u.cache_write,
+    source,
+    model,
+    costUsd,
+  };
 }

@@ -1,0 +1,151 @@
+// The access log: one line per finished request, written once its usage is final (a token estimate
+// settles after the connection closes). Requests answered before they became an exchange (404,
+// 405, the proxy's own 401, draining 503) get one too. The level follows the outcome (the table is in
+// docs/logging.md); a line with usage keeps the `Token usage: …` message runbooks grep.
+import type { IncomingMessage } from 'node:http';
+import type { Config } from '../config.ts';
+import type { GatewayError } from '../errors.ts';
+import type { Exchange, SettledUsage } from '../exchange.ts';
+import type { Logger } from '../log.ts';
+
+export type AccessLevel = 'info' | 'warn' | 'error';
+
+/** How a request ended, as the access line reports it. */
+export interface AccessOutcome {
+  status: number;
+  /** Failure class: a proxy error's class, a Z.AI class, a transport failure kind, `client_closed`,
+   *  `upstream_broken`, `shutdown_aborted`; null for a success. */
+  class: string | null;
+  code: string | null;
+}
+
+/** The level of an outcome: success and 4xx at info, final 429/529 at warn, 5xx and broken streams
+ *  at error. A client that left is its own choice: info. */
+export function accessLevel(o: AccessOutcome): AccessLevel {
+  if (o.class === 'upstream_broken') return 'error';
+  if (o.class === 'client_closed') return 'info';
+  if (o.class === 'shutdown_aborted') return 'warn';
+  if (o.status === 429 || o.status === 529) return 'warn';
+  if (o.status >= 500) return 'error';
+  return 'info';
+}
+
+export interface AccessLog {
+  /** An exchange ended (response finished or connection gone); `aborting` = the drain timeout broke it. */
+  exchange(x: Exchange, endNs: bigint, aborting: boolean, u: SettledUsage | null): void;
+  /** A request answered before it became an exchange. */
+  rejected(req: IncomingMessage, id: string, route: string, e: GatewayError, startNs: bigint): void;
+}
+
+const noop: AccessLog = { exchange: () => {}, rejected: () => {} };
+
+const ms = (ns: bigint) => Math.round(Number(ns) / 1e4) / 100; // 2 decimals
+
+export function createAccessLog(
+  log: Logger,
+  cfg: Pick<Config, 'ACCESS_LOG' | 'ZAI_API_KEY' | 'ZAI_OPENAI_TARGET_URL'>,
+): AccessLog {
+  if (!cfg.ACCESS_LOG) return noop;
+  const passThrough = cfg.ZAI_API_KEY === undefined;
+  const generalOpenAi = !cfg.ZAI_OPENAI_TARGET_URL.includes('/coding/');
+
+  /** What the operator should try, where the mistake is a known one. */
+  function hint(x: Exchange | null, o: AccessOutcome): string | undefined {
+    if (o.code === 'UNAUTHORIZED') return 'the client presented none of the PROXY_API_KEYS keys';
+    if (x === null) return undefined;
+    if (o.code === '1113' && x.route.family === 'openai' && generalOpenAi)
+      return 'coding-plan keys need ZAI_OPENAI_TARGET_URL=https://api.z.ai/api/coding/paas/v4';
+    if (o.class === 'auth' && o.status === 401)
+      return passThrough
+        ? "pass-through mode: the client's own key was forwarded to Z.AI and refused (set ZAI_API_KEY, or give the client a Z.AI key)"
+        : 'Z.AI refused ZAI_API_KEY';
+    return undefined;
+  }
+
+  function outcome(x: Exchange, aborting: boolean): AccessOutcome {
+    if (x.brokenByProxy) return { status: x.status, class: 'upstream_broken', code: null };
+    if (x.clientGone) {
+      const status = x.committed ? x.status : 499;
+      return { status, class: aborting ? 'shutdown_aborted' : 'client_closed', code: null };
+    }
+    const e = x.error;
+    if (e === null) return { status: x.status, class: null, code: null };
+    // A transport failure is reported by its kind (timeout, network…), the proxy code beside it.
+    return { status: x.status, class: x.failure?.kind ?? e.class, code: e.code };
+  }
+
+  function logLine(
+    level: AccessLevel,
+    fields: Record<string, unknown>,
+    o: AccessOutcome,
+    head: string,
+  ): void {
+    let msg = head;
+    if (o.class !== null) msg += ` ${o.class}${o.code === null ? '' : ` ${o.code}`}`;
+    const h = fields.hint;
+    if (h !== undefined) msg += `: ${h as string}`;
+    log[level](fields, msg);
+  }
+
+  return {
+    exchange(x, endNs, aborting, u) {
+      const o = outcome(x, aborting);
+      const level = accessLevel(o);
+      if (!log.isLevelEnabled(level)) return;
+      const t = x.timing;
+      const fields: Record<string, unknown> = {
+        log: 'access',
+        requestId: x.id,
+        method: x.route.spec.method,
+        route: x.route.label,
+        status: o.status,
+        durationMs: ms(endNs - t.arrived),
+        ttfbMs: t.firstByte === 0n ? undefined : ms(t.firstByte - t.arrived),
+        attempts: x.attempts,
+        model: u?.model ?? x.model ?? undefined,
+        client: x.client.name,
+        stream: x.stream,
+        bytesOut: x.bytesOut,
+        class: o.class ?? undefined,
+        code: o.code ?? undefined,
+        err: x.failure?.message ?? undefined,
+        hint: hint(x, o),
+      };
+      if (u === null) {
+        logLine(level, fields, o, `${x.route.spec.method} ${x.route.label} ${o.status}`);
+        return;
+      }
+      fields.source = u.source;
+      fields.input = u.input;
+      fields.output = u.output;
+      fields.cache_read = u.cache_read;
+      fields.cache_write = u.cache_write;
+      fields.costUsd = u.costUsd;
+      logLine(
+        level,
+        fields,
+        o,
+        `Token usage${u.source === 'estimate' ? ' (estimated)' : ''}: input=${u.input}, output=${u.output}, cache_read=${u.cache_read}, cache_write=${u.cache_write}`,
+      );
+    },
+    rejected(req, id, route, e, startNs) {
+      const o: AccessOutcome = { status: e.status, class: e.class, code: e.code };
+      const level = accessLevel(o);
+      if (!log.isLevelEnabled(level)) return;
+      const method = req.method ?? 'GET';
+      const fields: Record<string, unknown> = {
+        log: 'access',
+        requestId: id,
+        method,
+        route,
+        status: e.status,
+        durationMs: ms(process.hrtime.bigint() - startNs),
+        attempts: 0,
+        class: e.class,
+        code: e.code,
+        hint: hint(null, o),
+      };
+      logLine(level, fields, o, `${method} ${route} ${e.status}`);
+    },
+  };
+}
