@@ -6,11 +6,14 @@
 // request path what it needs from it, add its /health section to `sections`, and add its close() to
 // `closers` (closed in reverse order after the server has drained).
 import type { AddressInfo } from 'node:net';
-import { type Admission, openAdmission } from './admission/index.ts';
+import { createAdmission, type ProxyAdmission } from './admission/admission.ts';
+import { clientBucket } from './admission/client-buckets.ts';
+import type { Admission } from './admission/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Exchange } from './exchange.ts';
 import { createAccessLog } from './http/access-log.ts';
+import { createAdminRoutes } from './http/admin-routes.ts';
 import { createAuth } from './http/auth.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
 import { createRequestMetrics } from './http/request-metrics.ts';
@@ -30,6 +33,8 @@ import { type Accounting, createAccounting } from './usage/index.ts';
 /** Replacements for tests and tools; production passes none. */
 export interface ProxyOverrides {
   clock?: Clock;
+  /** Admission's clock (queue deadlines, token refills); the system clock unless given. */
+  admissionClock?: Clock;
   admission?: Admission;
   /** Extra listeners on the upstream signals. */
   signalListeners?: SignalListener[];
@@ -58,7 +63,11 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     .set(1);
   const auth = createAuth(cfg);
   const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics);
-  const admission = o.admission ?? openAdmission;
+  const own: ProxyAdmission | null =
+    o.admission === undefined
+      ? createAdmission(cfg, { clock: o.admissionClock ?? systemClock, log, metrics })
+      : null;
+  const admission = o.admission ?? own!;
   const signals = createSignalFanout((err) =>
     log.error({ err: (err as Error).message }, 'Upstream signal listener failed'),
   );
@@ -92,6 +101,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   const sections = {
     quota: () => ({ enabled: false, fresh: false }), // the quota poller's section, until it exists
     rate_limit: () => admission.health(),
+    concurrency: () => own?.concurrencyHealth() ?? { enabled: false },
     token_counting: () => accounting.health(),
   };
   const closers: (() => Promise<void>)[] = [
@@ -115,13 +125,38 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     maxRequestBytes: cfg.MAX_REQUEST_BYTES,
     routes: createRouteTable(cfg),
     ops,
+    admin: createAdminRoutes({
+      token: cfg.ADMIN_TOKEN,
+      resetRateLimit: () => own?.reset() ?? Promise.resolve({ status: 'reset' }),
+    }),
     auth,
     metrics: createRequestMetrics(metrics),
     access: createAccessLog(log, cfg),
     prepare: (x) => accounting.prepare(x),
-    run: (x) => runners[x.route.kind]?.(x) ?? forward(x, deps),
+    run: (x) => run(x),
   });
   const server = http;
+
+  // Per-client request counters, bound once per client label (configured names or 64 buckets).
+  const clientRequests = new Map<string, { inc(): void }>();
+  async function run(x: Exchange): Promise<void> {
+    const label = clientBucket(x.client);
+    let c = clientRequests.get(label);
+    if (c === undefined) {
+      c = metrics.clientRequests.labels(label, cfg.DEPLOYMENT_VARIANT);
+      clientRequests.set(label, c);
+    }
+    c.inc();
+    const handle = runners[x.route.kind] ?? ((x: Exchange) => forward(x, deps));
+    if (own === null) return handle(x);
+    const refused = own.enter(x.client);
+    if (refused !== null) throw refused;
+    try {
+      await handle(x);
+    } finally {
+      own.leave();
+    }
+  }
 
   return {
     http: server,

@@ -198,6 +198,39 @@ const Env = z.object({
   ),
   PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
   DASHBOARD_URL: optionalUrl, // where the dashboard runs, for the proxy's `GET /` index
+  // Admission (docs/admission.md). The Go proxy's MAX_WORKERS default (10, queued requests included)
+  // refused a team's burst with 503s; requests now wait in a bounded queue instead.
+  MAX_WORKERS: int(256, 1), // requests inside the proxy, running or queued
+  MAX_QUEUE: int(200, 0), // attempts waiting for a slot, all clients together
+  MAX_QUEUE_WAIT: duration(60_000, 0), // 60 s: a request's whole wait budget, requeues after 1302 included
+  CONCURRENCY_ENABLED: bool(true),
+  CONCURRENCY_INITIAL: int(2, 1, 10_000), // low: the first 1302 comes before any learning otherwise
+  CONCURRENCY_MIN: int(1, 1, 10_000),
+  CONCURRENCY_MAX: int(64, 1, 10_000),
+  CONCURRENCY_BACKOFF: num(0.75, 0.05, 0.99), // multiplicative cut on the first 1302 of an episode
+  CONCURRENCY_PROBE_ROUNDS: int(5, 0, 10_000), // clean rounds at the hold before probing one slot above
+  RATE_LIMIT_ENABLED: bool(true),
+  RATE_LIMIT_INITIAL: num(10, 0.001), // req/s
+  RATE_LIMIT_MIN: num(1, 0.001),
+  RATE_LIMIT_MAX: num(50, 0.001),
+  RATE_LIMIT_CEILING_ALPHA: opt(z.coerce.number().gt(0).max(1).default(0.3)),
+  RATE_LIMIT_HOLD_MARGIN: opt(z.coerce.number().gt(0).lt(1).default(0.02)),
+  RATE_LIMIT_PROBE_INTERVAL: int(10, 0), // clean 30 s windows between probes; 0 disables probing
+  // Writable by any user; the Go proxy's /var/lib/zai-proxy/ceiling.json needed root or a volume.
+  RATE_LIMIT_STATE_FILE: str('/tmp/zai-proxy/admission-state.json'),
+  RATE_LIMIT_STATE_MAX_AGE: duration(6 * 3_600_000, 0), // 6 h
+  REDIS_URL: opt(
+    z
+      .string()
+      .optional()
+      .refine(
+        (v) => v === undefined || (/^rediss?:\/\//.test(v) && URL.canParse(v)),
+        'expected redis://host:port',
+      ),
+  ),
+  REDIS_LEASE_TTL: duration(15_000, 1000), // 15 s: a dead replica's slots come free after this
+  ADMIN_TOKEN: opt(z.string().min(16, 'expected at least 16 characters').optional()),
+  TRUST_FORWARDED_FOR: bool(false), // fairness by X-Forwarded-For's first address (behind an ingress only)
   ZAI_PROXY_VERSION: str('unknown'),
   ZAI_PROXY_COMMIT: str('unknown'),
   ZAI_PROXY_BUILD_TIME: str('unknown'),
@@ -239,6 +272,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // With client keys checked by the proxy there is no client Z.AI key to pass through.
     throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY']);
   }
+  const bounds: string[] = [];
+  if (!(c.CONCURRENCY_MIN <= c.CONCURRENCY_INITIAL && c.CONCURRENCY_INITIAL <= c.CONCURRENCY_MAX))
+    bounds.push('CONCURRENCY_INITIAL');
+  if (!(c.RATE_LIMIT_MIN <= c.RATE_LIMIT_INITIAL && c.RATE_LIMIT_INITIAL <= c.RATE_LIMIT_MAX))
+    bounds.push('RATE_LIMIT_INITIAL');
+  if (bounds.length > 0) {
+    // The Go proxy accepted MIN > MAX or INITIAL outside the bounds and behaved oddly.
+    throw new ConfigError(
+      bounds,
+      bounds.map(
+        (b) => `${b}: must lie within ${b.replace('INITIAL', 'MIN')}..${b.replace('INITIAL', 'MAX')}`,
+      ),
+    );
+  }
   return Object.freeze(c);
 }
 
@@ -276,7 +323,6 @@ const SERVICE_LINK_PORT = /_PORT$/;
 const SERVICE_LINK_VALUE = /^(?:tcp|udp|sctp):\/\//;
 /** Variables of the Go original that this version does not read, and what replaces them. */
 const NOT_READ: Readonly<Record<string, string>> = {
-  MAX_WORKERS: 'this version has no worker pool; it is ignored',
   QUOTA_POLL_ENABLED: 'this version does not poll the quota API; it is ignored',
 };
 

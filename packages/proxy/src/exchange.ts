@@ -18,10 +18,9 @@ export interface ResponseTap {
   body(b: Buffer, parsed: unknown): Buffer | Promise<Buffer>;
   /** Input tokens known before the response headers go out (for X-Token-Input), or null. */
   inputTokens(): { n: number; estimate: boolean } | null;
-  /** Once, when the exchange ends (response finished or client gone): record what it consumed and
-   *  call `done` when that is final (at once for provider usage, later for an estimate), with null
-   *  when there was nothing to record. */
-  settle(done: (u: SettledUsage | null) => void): void;
+  /** Once, when the exchange ends (response finished or client gone): records what it consumed and
+   *  returns it (null: nothing to record); a promise when it is an estimate still being counted. */
+  settle(): SettledUsage | null | Promise<SettledUsage | null>;
 }
 
 /** What an exchange consumed, as recorded: for the access line. */
@@ -47,6 +46,10 @@ export interface ExchangeFailure {
 export interface ExchangeError {
   readonly code: string | null;
   readonly class: string;
+  /** A Z.AI error passed through (class is a Z.AI class), not one the proxy made. */
+  readonly zai: boolean;
+  /** Z.AI's reset instant (Unix ms) when the error named one. */
+  readonly resetAtMs: number | null;
 }
 
 /** process.hrtime.bigint() instants and the durations the overhead metric subtracts. */

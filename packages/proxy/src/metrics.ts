@@ -12,11 +12,22 @@ const TOKEN_RATE_SECONDS_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.0
 // Signed relative error of a local input estimate against Z.AI's count: (estimate − provider) / provider.
 const ESTIMATE_ERROR_BUCKETS = [-0.5, -0.3, -0.2, -0.1, -0.05, -0.02, 0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 const TOKEN_RATE_BUCKETS = [10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000];
+const RATE_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+const QUEUE_WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
+
+/** Admission figures read at scrape time (set by the admission module; zero until it exists). */
+export interface AdmissionGauges {
+  inflightAttempts(): number;
+  queued(): number;
+  requestsInside(): number;
+}
 
 /** The proxy's metric set; create one per process (tests create one per proxy instance). */
 export function createMetrics(variant: string) {
   const registry = new Registry();
   const r = [registry];
+  const admission: AdmissionGauges = { inflightAttempts: () => 0, queued: () => 0, requestsInside: () => 0 };
+  let maxWorkers = 0;
   const m = {
     registry,
     variant,
@@ -159,6 +170,119 @@ export function createMetrics(variant: string) {
       name: 'zai_proxy_usage_source_total',
       help: 'Responses whose usage came from the provider or from a local estimate.',
       labelNames: ['source', 'api', 'variant'] as const,
+      registers: r,
+    }),
+    // Admission (docs/admission.md). The original's series keep its names and labels.
+    admission,
+    maxWorkers: new Gauge({
+      name: 'zai_proxy_max_workers',
+      help: 'MAX_WORKERS: requests the proxy holds at once, running or waiting.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    setMaxWorkers(n: number) {
+      maxWorkers = n;
+      m.maxWorkers.labels(variant).set(n);
+    },
+    workerUtilization: new Gauge({
+      name: 'zai_proxy_worker_utilization_ratio',
+      help: 'Requests inside the proxy (running or waiting) ÷ MAX_WORKERS.',
+      labelNames: ['variant'] as const,
+      registers: r,
+      collect() {
+        if (maxWorkers > 0) this.labels(variant).set(admission.requestsInside() / maxWorkers);
+      },
+    }),
+    rateLimitRate: new Gauge({
+      name: 'zai_proxy_rate_limit_requests_per_second',
+      help: 'Current token-bucket rate of the adaptive rate limiter (req/s).',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    rateLimitWait: new Histogram({
+      name: 'zai_proxy_rate_limit_wait_seconds',
+      help: 'Time an attempt waited for admission (queue, rate token and concurrency slot), by client bucket.',
+      labelNames: ['variant', 'client'] as const,
+      buckets: RATE_WAIT_BUCKETS,
+      registers: r,
+    }),
+    rateLimitAdjustments: new Counter({
+      name: 'zai_proxy_rate_limit_adjustments_total',
+      help: 'Rate controller decisions by direction.',
+      labelNames: ['direction', 'variant'] as const,
+      registers: r,
+    }),
+    rateLimitRejections: new Counter({
+      name: 'zai_proxy_rate_limit_rejections_total',
+      help: 'Requests refused by admission (MAX_WORKERS, full queue, spent wait), by client bucket.',
+      labelNames: ['variant', 'client'] as const,
+      registers: r,
+    }),
+    concurrencyLimit: new Gauge({
+      name: 'zai_proxy_concurrency_limit',
+      help: 'Learned limit on attempts in flight to Z.AI.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    inflightAttempts: new Gauge({
+      name: 'zai_proxy_upstream_inflight_attempts',
+      help: 'Attempts in flight to Z.AI holding a concurrency slot (account-wide with REDIS_URL).',
+      labelNames: ['variant'] as const,
+      registers: r,
+      collect() {
+        this.labels(variant).set(admission.inflightAttempts());
+      },
+    }),
+    queueDepth: new Gauge({
+      name: 'zai_proxy_queue_depth',
+      help: 'Attempts waiting for admission.',
+      labelNames: ['variant'] as const,
+      registers: r,
+      collect() {
+        this.labels(variant).set(admission.queued());
+      },
+    }),
+    queueWait: new Histogram({
+      name: 'zai_proxy_queue_wait_seconds',
+      help: 'Time an attempt waited for admission; the long-wait view of zai_proxy_rate_limit_wait_seconds.',
+      labelNames: ['variant'] as const,
+      buckets: QUEUE_WAIT_BUCKETS,
+      registers: r,
+    }),
+    concurrencyAdjustments: new Counter({
+      name: 'zai_proxy_concurrency_adjustments_total',
+      help: 'Concurrency controller decisions by direction.',
+      labelNames: ['direction', 'variant'] as const,
+      registers: r,
+    }),
+    admissionRefusals: new Counter({
+      name: 'zai_proxy_admission_refusals_total',
+      help: 'Requests refused by admission, by reason (max_workers, queue_full, queue_timeout).',
+      labelNames: ['reason', 'variant'] as const,
+      registers: r,
+    }),
+    redisConnected: new Gauge({
+      name: 'zai_proxy_admission_redis_connected',
+      help: '1 while admission shares its limits through Redis, 0 while this replica runs on its share.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    clientRequests: new Counter({
+      name: 'zai_proxy_client_requests_total',
+      help: 'Proxied requests by client (configured name or source-NN).',
+      labelNames: ['client', 'variant'] as const,
+      registers: r,
+    }),
+    clientTokens: new Counter({
+      name: 'zai_proxy_client_tokens_total',
+      help: 'Tokens by client and direction.',
+      labelNames: ['client', 'direction', 'variant'] as const,
+      registers: r,
+    }),
+    clientCost: new Counter({
+      name: 'zai_proxy_client_cost_usd_total',
+      help: 'Estimated cost in USD by client.',
+      labelNames: ['client', 'variant'] as const,
       registers: r,
     }),
   };

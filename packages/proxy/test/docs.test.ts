@@ -96,7 +96,6 @@ const NON_PROXY_NAMES: Record<string, string> = {
   ZAI_PROXY_PORT: 'kubernetes',
   ZAI_PROXY_PORT_8080_TCP_ADDR: 'kubernetes',
   // The original's variables, named only to say this proxy ignores them.
-  MAX_WORKERS: 'original',
   QUOTA_POLL_ENABLED: 'original',
 };
 
@@ -166,12 +165,6 @@ describe('docs: configuration', () => {
 
 /** Series of the original's contract that this proxy does not export; metrics.md lists them as such. */
 const NOT_EXPORTED_ORIGINAL = new Set([
-  'zai_proxy_max_workers',
-  'zai_proxy_worker_utilization_ratio',
-  'zai_proxy_rate_limit_requests_per_second',
-  'zai_proxy_rate_limit_wait_seconds',
-  'zai_proxy_rate_limit_adjustments_total',
-  'zai_proxy_rate_limit_rejections_total',
   'zai_proxy_quota_usage_ratio',
   'zai_proxy_quota_remaining_ratio',
   'zai_proxy_quota_reset_time_seconds',

@@ -179,7 +179,7 @@ describe('request handling', () => {
   test('health, liveness, readiness and metrics endpoints', async () => {
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.status, 'ok');
-    assert.deepEqual(Object.keys(h).slice(0, 3), ['quota', 'rate_limit', 'status']);
+    assert.deepEqual(Object.keys(h).slice(0, 4), ['concurrency', 'quota', 'rate_limit', 'status']);
     assert.deepEqual(h.quota, { enabled: false, fresh: false });
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.url}/readyz`)).status, 200);

@@ -1,5 +1,7 @@
 // Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports,
 // built by the composition root as main.ts builds it.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type SimOptions, type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
 import type { Admission } from '../src/admission/index.ts';
 import { buildProxy, type ZaiProxy } from '../src/app.ts';
@@ -11,6 +13,7 @@ import type { SignalListener } from '../src/upstream/signals.ts';
 import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
+let stacks = 0;
 
 export interface Stack {
   sim: SimUpstream;
@@ -69,6 +72,8 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
     LOG_LEVEL: 'debug',
+    // Each stack learns alone: no state file shared between tests (or with a proxy on this machine).
+    RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-test-state-${process.pid}-${++stacks}.json`),
     ...o.env,
   });
   const logs: string[] = [];

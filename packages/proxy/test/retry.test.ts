@@ -26,12 +26,18 @@ describe('retry engine', () => {
   let s: Stack;
   let timers: ReturnType<typeof fakeClock>;
   const signals: UpstreamSignal[] = [];
-  const env = { MAX_RETRIES: '2' };
+  // The retry policy on its own: with the concurrency limit on, a 1302 is requeued by admission
+  // instead (test/admission-limits.test.ts).
+  const env = { MAX_RETRIES: '2', CONCURRENCY_ENABLED: 'false' };
   const restart = async (e: Record<string, string> = env) => {
     await s?.close();
     timers = fakeClock();
     signals.length = 0;
-    s = await startStack({ env: e, clock: timers, signals: (x) => void signals.push(x) });
+    s = await startStack({
+      env: { CONCURRENCY_ENABLED: 'false', ...e },
+      clock: timers,
+      signals: (x) => void signals.push(x),
+    });
   };
   before(() => restart());
   afterEach(() => {
@@ -124,9 +130,13 @@ describe('retry engine', () => {
     assert.equal(s.sim.journal.length, 1);
     assert.equal(r.headers.get('x-zai-error-class'), 'fair_use');
     assert.equal(r.headers.get('retry-after'), '600');
-    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.class === 'fair_use');
-    assert.equal(line?.level, 50); // pino's error
-    assert.equal(line?.msg, 'Z.AI refuses this account until a person acts: fair_use (code 1313)');
+    const lines = s.logs.map((l) => JSON.parse(l)).filter((l) => l.class === 'fair_use');
+    assert.equal(lines.length, 1, 'one line: the access line');
+    assert.equal(lines[0].level, 50); // pino's error
+    assert.equal(
+      lines[0].msg,
+      'POST /v1/messages 429 fair_use 1313: Z.AI refuses this account until a person acts',
+    );
     assert.equal(await m('zai_proxy_zai_errors_total', { class: 'fair_use', code: '1313' }), 1);
   });
 
@@ -346,7 +356,7 @@ describe('retry waits are cancelled when the client leaves', () => {
           waiting?.();
         }),
     };
-    const s = await startStack({ clock: timers });
+    const s = await startStack({ clock: timers, env: { CONCURRENCY_ENABLED: 'false' } });
     try {
       s.sim.enqueue('zai_error;status=429;code=1302;retry_after_header=60', 'ok');
       const inWait = new Promise<void>((r) => {

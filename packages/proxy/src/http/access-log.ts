@@ -3,10 +3,12 @@
 // 405, the proxy's own 401, draining 503) get one too. The level follows the outcome (the table is in
 // docs/logging.md); a line with usage keeps the `Token usage: …` message runbooks grep.
 import type { IncomingMessage } from 'node:http';
+import { clientBucket } from '../admission/client-buckets.ts';
 import type { Config } from '../config.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Exchange, SettledUsage } from '../exchange.ts';
 import type { Logger } from '../log.ts';
+import { ZAI_CLASSES, type ZaiErrorClass } from '../upstream/zai-classifier.ts';
 
 export type AccessLevel = 'info' | 'warn' | 'error';
 
@@ -17,17 +19,36 @@ export interface AccessOutcome {
    *  `upstream_broken`, `shutdown_aborted`; null for a success. */
   class: string | null;
   code: string | null;
+  /** The class is a Z.AI class (the error was Z.AI's, passed through). */
+  zai: boolean;
 }
 
+const RANK: Readonly<Record<AccessLevel, number>> = { info: 0, warn: 1, error: 2 };
+
 /** The level of an outcome: success and 4xx at info, final 429/529 at warn, 5xx and broken streams
- *  at error. A client that left is its own choice: info. */
+ *  at error. A client that left is its own choice: info. A Z.AI refusal that needs a person raises
+ *  it to its class's level (billing, fair use: error; quota, permission, auth: warn). */
 export function accessLevel(o: AccessOutcome): AccessLevel {
   if (o.class === 'upstream_broken') return 'error';
   if (o.class === 'client_closed') return 'info';
   if (o.class === 'shutdown_aborted') return 'warn';
-  if (o.status === 429 || o.status === 529) return 'warn';
-  if (o.status >= 500) return 'error';
-  return 'info';
+  let level: AccessLevel = 'info';
+  if (o.status === 429 || o.status === 529) level = 'warn';
+  else if (o.status >= 500) level = 'error';
+  if (o.zai) {
+    const byClass = ZAI_CLASSES[o.class as ZaiErrorClass]?.logLevel ?? 'info';
+    if (RANK[byClass] > RANK[level]) level = byClass;
+  }
+  return level;
+}
+
+/** What the message adds for a Z.AI refusal that needs a person (the class's level says so). */
+function refusalNote(o: AccessOutcome): string | undefined {
+  if (!o.zai) return undefined;
+  const byClass = ZAI_CLASSES[o.class as ZaiErrorClass]?.logLevel;
+  if (byClass === 'error') return 'Z.AI refuses this account until a person acts';
+  if (byClass === 'warn') return 'Z.AI refused the request, not retried';
+  return undefined;
 }
 
 export interface AccessLog {
@@ -55,7 +76,7 @@ export function createAccessLog(
     if (x === null) return undefined;
     if (o.code === '1113' && x.route.family === 'openai' && generalOpenAi)
       return 'coding-plan keys need ZAI_OPENAI_TARGET_URL=https://api.z.ai/api/coding/paas/v4';
-    if (o.class === 'auth' && o.status === 401)
+    if (o.class === 'auth' && o.zai)
       return passThrough
         ? "pass-through mode: the client's own key was forwarded to Z.AI and refused (set ZAI_API_KEY, or give the client a Z.AI key)"
         : 'Z.AI refused ZAI_API_KEY';
@@ -63,15 +84,15 @@ export function createAccessLog(
   }
 
   function outcome(x: Exchange, aborting: boolean): AccessOutcome {
-    if (x.brokenByProxy) return { status: x.status, class: 'upstream_broken', code: null };
+    if (x.brokenByProxy) return { status: x.status, class: 'upstream_broken', code: null, zai: false };
     if (x.clientGone) {
       const status = x.committed ? x.status : 499;
-      return { status, class: aborting ? 'shutdown_aborted' : 'client_closed', code: null };
+      return { status, class: aborting ? 'shutdown_aborted' : 'client_closed', code: null, zai: false };
     }
     const e = x.error;
-    if (e === null) return { status: x.status, class: null, code: null };
+    if (e === null) return { status: x.status, class: null, code: null, zai: false };
     // A transport failure is reported by its kind (timeout, network…), the proxy code beside it.
-    return { status: x.status, class: x.failure?.kind ?? e.class, code: e.code };
+    return { status: x.status, class: x.failure?.kind ?? e.class, code: e.code, zai: e.zai };
   }
 
   function logLine(
@@ -82,8 +103,10 @@ export function createAccessLog(
   ): void {
     let msg = head;
     if (o.class !== null) msg += ` ${o.class}${o.code === null ? '' : ` ${o.code}`}`;
+    const note = refusalNote(o);
+    if (note !== undefined) msg += `: ${note}`;
     const h = fields.hint;
-    if (h !== undefined) msg += `: ${h as string}`;
+    if (h !== undefined) msg += `${note === undefined ? ':' : ';'} ${h as string}`;
     log[level](fields, msg);
   }
 
@@ -103,11 +126,12 @@ export function createAccessLog(
         ttfbMs: t.firstByte === 0n ? undefined : ms(t.firstByte - t.arrived),
         attempts: x.attempts,
         model: u?.model ?? x.model ?? undefined,
-        client: x.client.name,
+        client: clientBucket(x.client),
         stream: x.stream,
         bytesOut: x.bytesOut,
         class: o.class ?? undefined,
         code: o.code ?? undefined,
+        resetAtMs: x.error?.resetAtMs ?? undefined,
         err: x.failure?.message ?? undefined,
         hint: hint(x, o),
       };
@@ -129,7 +153,7 @@ export function createAccessLog(
       );
     },
     rejected(req, id, route, e, startNs) {
-      const o: AccessOutcome = { status: e.status, class: e.class, code: e.code };
+      const o: AccessOutcome = { status: e.status, class: e.class, code: e.code, zai: false };
       const level = accessLevel(o);
       if (!log.isLevelEnabled(level)) return;
       const method = req.method ?? 'GET';

@@ -13,7 +13,7 @@ export function writeError(
   e: GatewayError,
   x: Exchange | null,
 ): void {
-  if (x !== null) x.error = { code: e.code, class: e.class };
+  if (x !== null) x.error = { code: e.code, class: e.class, zai: false, resetAtMs: null };
   if (res.headersSent) {
     res.destroy();
     return;

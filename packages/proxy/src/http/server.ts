@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { ResolvedRoute, RouteTable } from '../routes/index.ts';
 import type { ApiSurface } from '../routes/types.ts';
 import type { AccessLog } from './access-log.ts';
+import type { AdminRoutes } from './admin-routes.ts';
 import type { Auth } from './auth.ts';
 import { parseJsonObject, readBody } from './body.ts';
 import { writeError } from './error-response.ts';
@@ -21,6 +22,7 @@ export interface HttpServerOptions {
   maxRequestBytes: number;
   routes: RouteTable;
   ops: OpsRoutes;
+  admin: AdminRoutes;
   auth: Auth;
   metrics: RequestMetrics;
   access: AccessLog;
@@ -55,6 +57,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     const route = routes.match(path);
     if (route === undefined) {
       if (await o.ops.handle(path, res)) return;
+      if (await o.admin.handle(path, req, res)) return;
       const e = new GatewayError('ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
       reject(req, res, routes.familyOf(path), e, start, path.slice(0, 200));
       return;
@@ -145,9 +148,11 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     const status = x.clientGone && !x.committed ? '499' : String(x.status || 499);
     const end = process.hrtime.bigint();
     metrics.completed(x, status, end);
-    const wasAborting = aborting;
-    if (x.tap === null) access.exchange(x, end, wasAborting, null);
-    else x.tap.settle((u) => access.exchange(x, end, wasAborting, u));
+    const u = x.tap === null ? null : x.tap.settle();
+    if (u instanceof Promise) {
+      const wasAborting = aborting; // an estimate settles later: keep what was true at the end
+      u.then((s) => access.exchange(x, end, wasAborting, s));
+    } else access.exchange(x, end, aborting, u);
     if (inflight === 0 && idle !== null) idle();
   }
 

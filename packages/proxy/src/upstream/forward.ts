@@ -54,6 +54,10 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
   const q = x.req.url!.indexOf('?');
   const path = q === -1 ? x.route.upstreamPath : x.route.upstreamPath + x.req.url!.slice(q);
 
+  // `attempt` counts every upstream attempt; `retries` only those the retry policy scheduled: a 1302
+  // requeued by admission is not one of MAX_RETRIES.
+  let retries = 0;
+  let requeued = false;
   for (let attempt = 0; ; attempt++) {
     const tAdmit = process.hrtime.bigint();
     let permit: Permit;
@@ -68,8 +72,9 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       permit.release(CANCELLED, 0);
       return;
     }
-    if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
-    x.attempts = attempt + 1;
+    if (attempt > 0 && !requeued) m.retryAttempts.labels('retry', v).inc();
+    requeued = false;
+    x.attempts = retries + 1;
 
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
@@ -136,12 +141,35 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
     }
     permit.release(failedOutcome(outcome, zai), latencyMs);
 
+    if (
+      zai?.class === 'concurrency' &&
+      d.admission.requeuesConcurrency === true &&
+      isThrottlingStatus(outcome.status)
+    ) {
+      // Z.AI's account is full: admission has cut its limit and puts this attempt back at the head of
+      // its queue, within the request's wait budget. No back-off, no retry spent.
+      d.signals.publish({
+        type: 'zai_error',
+        status: outcome.status,
+        class: zai.class,
+        code: zai.code,
+        resetAtMs: zai.resetAtMs,
+        feedRateLimiter: false,
+      });
+      d.log.debug(
+        { requestId: x.id, attempt: attempt + 1 },
+        '1302 concurrency: requeued for the next free slot',
+      );
+      requeued = true;
+      continue;
+    }
+
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
       zai,
       headerRetryAfterMs,
-      attempt,
+      attempt: retries,
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
       nowMs: now,
@@ -164,13 +192,13 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         x.failure = { kind: outcome.kind, message: outcome.error === null ? null : errorText(outcome.error) };
         throw new GatewayError(FAILURES[outcome.kind].error);
       }
-      logRefusal(x, d, zai);
       passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
-    // One line per retry; `attempt N of M` counts attempts (the first is 1, M = MAX_RETRIES + 1), as
-    // the access line's `attempts` does.
+    retries++;
+    // One line per retry; `attempt N of M` counts attempts as the access line's `attempts` does (the
+    // first is 1, M = MAX_RETRIES + 1; a 1302 requeued by admission is not one of them).
     const what =
       zai !== undefined
         ? `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'})`
@@ -181,11 +209,11 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         reason: decision.reason,
         class: zai?.class,
         code: zai?.code ?? undefined,
-        attempt: attempt + 2,
+        attempt: retries + 1,
         of: d.maxRetries + 1,
         delayMs: decision.delayMs,
       },
-      `Retrying after ${what}: attempt ${attempt + 2} of ${d.maxRetries + 1} in ${fmtDelay(decision.delayMs)}`,
+      `Retrying after ${what}: attempt ${retries + 1} of ${d.maxRetries + 1} in ${fmtDelay(decision.delayMs)}`,
     );
     const tWait = process.hrtime.bigint();
     try {
@@ -211,21 +239,6 @@ function admissionRequest(x: Exchange, attempt: number): AdmissionRequest {
     stream: x.stream,
     attempt,
   };
-}
-
-/** A refusal a person must see (fair use, billing: error; quota, permission, auth: warn). */
-function logRefusal(x: Exchange, d: ForwardDeps, zai: ZaiError): void {
-  const level = ZAI_CLASSES[zai.class].logLevel;
-  if (level === 'info') return;
-  const fields = { requestId: x.id, class: zai.class, code: zai.code, resetAtMs: zai.resetAtMs };
-  if (level === 'error') {
-    d.log.error(
-      fields,
-      `Z.AI refuses this account until a person acts: ${zai.class} (code ${zai.code ?? 'none'})`,
-    );
-  } else {
-    d.log.warn(fields, `Z.AI refused the request: ${zai.class} (code ${zai.code ?? 'none'}), not retried`);
-  }
 }
 
 function committedOutcome(x: Exchange): PermitOutcome {
@@ -260,28 +273,18 @@ function passThrough(
   const retry = zaiClientMayRetry(zai.class, o.status);
   if (retry !== null) h['x-should-retry'] = String(retry);
   h['content-length'] = body.length;
-  x.error = { code: zai.code, class: zai.class };
+  x.error = { code: zai.code, class: zai.class, zai: true, resetAtMs: zai.resetAtMs };
   x.head(o.status, h);
   x.end(body);
 }
 
-/** Whether a client retry can help with a Z.AI error, for `x-should-retry`; null = say nothing and
- *  leave it to the client's own rules. Quota, billing and auth need a person (or hours); pressure
- *  classes and overload pass. */
+/** Whether a client retry can help with a Z.AI error, for `x-should-retry`: the class's
+ *  `clientMayRetry` (quota, billing, auth… need a person or hours; pressure and overload pass).
+ *  An unclassified error is rate pressure only as a 429/529; otherwise (a bare 400 or 500) say
+ *  nothing and leave it to the client's own rules. */
 export function zaiClientMayRetry(cls: ZaiError['class'], status: number): boolean | null {
-  switch (cls) {
-    case 'quota':
-    case 'billing':
-    case 'auth':
-      return false;
-    case 'concurrency':
-    case 'frequency':
-    case 'model_congestion':
-    case 'overloaded':
-      return true;
-    default:
-      return status === 529 ? true : null;
-  }
+  if (cls === 'unknown') return isThrottlingStatus(status) ? true : null;
+  return ZAI_CLASSES[cls].clientMayRetry;
 }
 
 function errorText(err: Error): string {

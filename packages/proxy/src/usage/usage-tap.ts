@@ -1,5 +1,6 @@
 // The response tap of one accounted exchange: provider usage from the stream or body, or what is
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
+import { clientBucket } from '../admission/client-buckets.ts';
 import type { Exchange, ResponseTap, SettledUsage } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -25,6 +26,8 @@ export interface TapContext {
   log: Logger;
   defaultModel: string;
   series: Map<string, BoundSeries>;
+  /** Per-client tokens (DIRECTIONS order) and cost, by client label. */
+  clients: Map<string, { tokens: Counter[]; cost: Counter }>;
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
 }
 
@@ -87,22 +90,18 @@ export class UsageTap implements ResponseTap {
   }
 
   /** Records what this exchange consumed; called once when it ends. */
-  settle(done: (u: SettledUsage | null) => void): void {
-    if (!this.saw2xx) {
-      done(null);
-      return;
-    }
+  settle(): SettledUsage | null | Promise<SettledUsage | null> {
+    if (!this.saw2xx) return null;
     if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
     if (hasAny(this.usage)) {
       this.offerCalibrationSample(this.usage);
-      done(record(this.ctx, this.x, this.usage, 'provider'));
-      return;
+      return record(this.ctx, this.x, this.usage, 'provider');
     }
-    this.estimateRest().then(
-      (u) => done(record(this.ctx, this.x, u, 'estimate')),
+    return this.estimateRest().then(
+      (u) => record(this.ctx, this.x, u, 'estimate'),
       (err) => {
         this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed');
-        done(null);
+        return null;
       },
     );
   }
@@ -199,11 +198,27 @@ function seriesFor(ctx: TapContext, model: string, tier: string, source: string)
   return s;
 }
 
+// Bounded: configured client names, or the 64 source buckets.
+function clientSeriesFor(ctx: TapContext, client: string): { tokens: Counter[]; cost: Counter } {
+  let c = ctx.clients.get(client);
+  if (c === undefined) {
+    const m = ctx.metrics;
+    c = {
+      tokens: DIRECTIONS.map((d) => m.clientTokens.labels(client, d, m.variant)),
+      cost: m.clientCost.labels(client, m.variant),
+    };
+    ctx.clients.set(client, c);
+  }
+  return c;
+}
+
 /** Counts tokens and cost; the access line reports them (its message is the `Token usage: …` text). */
 function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): SettledUsage {
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
   const series = seriesFor(ctx, model, tier, source);
+  const client = clientBucket(x.client);
+  const perClient = clientSeriesFor(ctx, client);
   let costUsd = 0;
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
@@ -212,6 +227,8 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
     const cost = ctx.pricing.cost(model, d, n, tier);
     series.dirs[i]!.tokens.inc(n);
     series.dirs[i]!.cost.inc(cost);
+    perClient.tokens[i]!.inc(n);
+    perClient.cost.inc(cost);
     costUsd += cost;
   }
   series.plan.inc(ctx.plan.units(model, u, tier));
