@@ -48,7 +48,7 @@ type Send = (s: Stack, id: string) => Promise<void>;
 
 interface Row {
   name: string;
-  stack: 'main' | 'keys' | 'passthrough' | 'timeout';
+  stack: 'main' | 'keys' | 'passthrough' | 'timeout' | 'wrongbase';
   send: Send;
   expect: Expect;
   /** Catalogue code or Z.AI class this row covers. */
@@ -258,6 +258,18 @@ const ROWS: Row[] = [
   },
   // --- hints where the mistake is known
   {
+    name: 'ZAI_TARGET_URL without /api/anthropic',
+    stack: 'wrongbase',
+    send: messages('ok'),
+    expect: {
+      status: 404,
+      level: 'info',
+      class: 'unknown',
+      attempts: 1,
+      msg: 'POST /v1/messages 404 unknown: upstream has no /v1/messages: ZAI_TARGET_URL should end in /api/anthropic',
+    },
+  },
+  {
     name: '1113 from the general OpenAI base',
     stack: 'main',
     send: req('/v1/chat/completions', { body: chatBody(), scenario: 'zai_error;status=429;code=1113' }),
@@ -331,6 +343,8 @@ describe('the access line', () => {
     stacks.keys = await startStack({ env: { ...env, PROXY_API_KEYS: `team:${PROXY_KEY}` } });
     stacks.passthrough = await startStack({ env: { ...env, ZAI_API_KEY: '' } });
     stacks.timeout = await startStack({ env: { ...env, UPSTREAM_HEADERS_TIMEOUT: '100ms' } });
+    // The mistake of pointing the proxy at the upstream's host without its API base path.
+    stacks.wrongbase = await startStack({ env, simEnv: (url) => ({ ZAI_TARGET_URL: url }) });
     // Rows run one after another: each leaves its stack idle for the next.
     for (const [i, row] of ROWS.entries()) {
       const s = stacks[row.stack];
@@ -404,14 +418,16 @@ describe('the access line', () => {
     }
   });
 
-  test('every access-line example in docs/logging.md is a line these requests produced', () => {
-    const doc = readFileSync(new URL('../../../docs/logging.md', import.meta.url), 'utf8');
-    const block = /```log access\n([\s\S]*?)```/.exec(doc);
-    assert.ok(block !== null, 'docs/logging.md has a ```log access block');
-    const produced = new Set(Object.values(stacks).flatMap((s) => parsed(s).map((l) => l.msg)));
-    for (const line of block[1]!.split('\n').filter((x) => x !== ''))
-      assert.ok(produced.has(line), `"${line}" was not produced`);
-  });
+  for (const file of ['docs/logging.md', 'README.md']) {
+    test(`every access-line example in ${file} is a line these requests produced`, () => {
+      const doc = readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8');
+      const blocks = [...doc.matchAll(/```log access\n([\s\S]*?)```/g)];
+      assert.ok(blocks.length > 0, `${file} has a \`\`\`log access block`);
+      const produced = new Set(Object.values(stacks).flatMap((s) => parsed(s).map((l) => l.msg)));
+      for (const line of blocks.flatMap((b) => b[1]!.split('\n')).filter((x) => x !== ''))
+        assert.ok(produced.has(line), `"${line}" was not produced`);
+    });
+  }
 });
 
 describe('the access line while draining', () => {

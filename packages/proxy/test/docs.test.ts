@@ -89,6 +89,9 @@ const NON_PROXY_NAMES: Record<string, string> = {
   ANTHROPIC_BASE_URL: 'client',
   ANTHROPIC_AUTH_TOKEN: 'client',
   OPENAI_BASE_URL: 'client',
+  OPENAI_API_KEY: 'client',
+  // The README's example of a misspelt variable and the warning it gets.
+  TOKEN_COUNTING_ENABLE: 'typo example',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
   // Kubernetes service-link variables, named to say the proxy does not warn about them.

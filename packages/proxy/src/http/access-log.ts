@@ -80,6 +80,10 @@ export function createAccessLog(
       return passThrough
         ? "pass-through mode: the client's own key was forwarded to Z.AI and refused (set ZAI_API_KEY, or give the client a Z.AI key)"
         : 'Z.AI refused ZAI_API_KEY';
+    if (o.zai && o.status === 404)
+      return x.route.family === 'anthropic'
+        ? `upstream has no ${x.route.upstreamPath}: ZAI_TARGET_URL should end in /api/anthropic`
+        : `upstream has no ${x.route.upstreamPath}: ZAI_OPENAI_TARGET_URL should end in /api/paas/v4 (or /api/coding/paas/v4)`;
     return undefined;
   }
 
