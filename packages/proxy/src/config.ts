@@ -198,6 +198,15 @@ const Env = z.object({
   ),
   PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
   DASHBOARD_URL: optionalUrl, // where the dashboard runs, for the proxy's `GET /` index
+  QUOTA_POLL_ENABLED: bool(false), // each poll is an authenticated call to Z.AI's monitor API
+  QUOTA_POLL_INTERVAL: duration(60_000, 1000), // 1 min
+  QUOTA_POLL_TIMEOUT: duration(5000, 1), // 5 s per poll
+  QUOTA_STALE_AFTER: duration(900_000, 1), // 15 min: a sample older than this is not fresh
+  ZAI_QUOTA_BASE_URL: url('https://api.z.ai'),
+  QUOTA_GATE_ENABLED: bool(true), // answer 429 at once while Z.AI says a window is spent
+  QUOTA_ENFORCEMENT_ENABLED: bool(false), // also close the gate on a fresh poll beyond 1 − reserve
+  QUOTA_RESERVE_FRACTION: num(0.05, 0, 0.99),
+  QUOTA_PROBE_INTERVAL: duration(300_000, 1000), // 5 min between half-open probes when no reset is known
   // Admission (docs/admission.md). The Go proxy's MAX_WORKERS default (10, queued requests included)
   // refused a team's burst with 503s; requests now wait in a bounded queue instead.
   MAX_WORKERS: int(256, 1), // requests inside the proxy, running or queued
@@ -323,7 +332,7 @@ const SERVICE_LINK_PORT = /_PORT$/;
 const SERVICE_LINK_VALUE = /^(?:tcp|udp|sctp):\/\//;
 /** Variables of the Go original that this version does not read, and what replaces them. */
 const NOT_READ: Readonly<Record<string, string>> = {
-  QUOTA_POLL_ENABLED: 'this version does not poll the quota API; it is ignored',
+  QUOTA_MAX_RESPONSE_BYTES: 'the quota read budget is a fixed 64 KiB; it is ignored',
 };
 
 /** Startup warnings for variables with a project prefix that the proxy does not read, each naming

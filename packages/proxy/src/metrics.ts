@@ -26,9 +26,13 @@ export interface AdmissionGauges {
 export function createMetrics(variant: string) {
   const registry = new Registry();
   const r = [registry];
+  // Gauges whose value is a function of time (gate open until a reset, age of a sample) are brought
+  // up to date when Prometheus scrapes, by the module that owns them; the first quota series runs it.
+  const scrapeHooks = { quota: (): void => {} };
   const admission: AdmissionGauges = { inflightAttempts: () => 0, queued: () => 0, requestsInside: () => 0 };
   let maxWorkers = 0;
   const m = {
+    scrapeHooks,
     registry,
     variant,
     requestsTotal: new Counter({
@@ -170,6 +174,80 @@ export function createMetrics(variant: string) {
       name: 'zai_proxy_usage_source_total',
       help: 'Responses whose usage came from the provider or from a local estimate.',
       labelNames: ['source', 'api', 'variant'] as const,
+      registers: r,
+    }),
+    // Quota (the poller, the gate and the forecast). Their `variant` is sanitised, as in the original.
+    quotaUsage: new Gauge({
+      name: 'zai_proxy_quota_usage_ratio',
+      help: 'Used fraction of a Z.AI quota window, from the last good poll.',
+      labelNames: ['window', 'limit_type', 'variant'] as const,
+      registers: r,
+      collect: () => scrapeHooks.quota(),
+    }),
+    quotaRemaining: new Gauge({
+      name: 'zai_proxy_quota_remaining_ratio',
+      help: 'Remaining fraction of a Z.AI quota window (1 − used), from the last good poll.',
+      labelNames: ['window', 'limit_type', 'variant'] as const,
+      registers: r,
+    }),
+    quotaReset: new Gauge({
+      name: 'zai_proxy_quota_reset_time_seconds',
+      help: 'Next reset of a Z.AI quota window, Unix seconds; only when the provider gave one.',
+      labelNames: ['window', 'limit_type', 'variant'] as const,
+      registers: r,
+    }),
+    quotaSampleAge: new Gauge({
+      name: 'zai_proxy_quota_sample_age_seconds',
+      help: 'Age of the last good quota sample at scrape time.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    quotaPolls: new Counter({
+      name: 'zai_proxy_quota_poll_total',
+      help: 'Quota poll outcomes; stale is counted once per stretch without a fresh sample.',
+      labelNames: ['result', 'variant'] as const,
+      registers: r,
+    }),
+    quotaGateOpen: new Gauge({
+      name: 'zai_proxy_quota_gate_open',
+      help: 'Whether requests may go for a quota window: 1 open, 0 closed for at least one account.',
+      labelNames: ['window', 'variant'] as const,
+      registers: r,
+    }),
+    quotaGateRejections: new Counter({
+      name: 'zai_proxy_quota_gate_rejections_total',
+      help: 'Requests answered 429 by the quota gate instead of being sent, by the window that is spent.',
+      labelNames: ['window', 'variant'] as const,
+      registers: r,
+    }),
+    quotaToolUsage: new Gauge({
+      name: 'zai_proxy_quota_tool_usage_ratio',
+      help: 'Used fraction of the monthly tool-call (MCP) allowance, from the last good poll.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    quotaToolReset: new Gauge({
+      name: 'zai_proxy_quota_tool_reset_time_seconds',
+      help: 'Next reset of the monthly tool-call allowance, Unix seconds.',
+      labelNames: ['variant'] as const,
+      registers: r,
+    }),
+    quotaBurnRate: new Gauge({
+      name: 'zai_proxy_quota_burn_rate',
+      help: 'Forecast: used fraction of a quota window per hour over the last hour of samples.',
+      labelNames: ['window', 'variant'] as const,
+      registers: r,
+    }),
+    quotaExhaustion: new Gauge({
+      name: 'zai_proxy_quota_exhaustion_time_seconds',
+      help: 'Forecast: when a quota window runs out at the current pace, Unix seconds; absent when not before its reset.',
+      labelNames: ['window', 'variant'] as const,
+      registers: r,
+    }),
+    quotaExternalShare: new Gauge({
+      name: 'zai_proxy_quota_external_burn_ratio',
+      help: "Forecast: share of a window's burn the proxy's own traffic does not explain (0 within tolerance).",
+      labelNames: ['window', 'variant'] as const,
       registers: r,
     }),
     // Admission (docs/admission.md). The original's series keep its names and labels.

@@ -99,7 +99,11 @@ const NON_PROXY_NAMES: Record<string, string> = {
   ZAI_PROXY_PORT: 'kubernetes',
   ZAI_PROXY_PORT_8080_TCP_ADDR: 'kubernetes',
   // The original's variables, named only to say this proxy ignores them.
-  QUOTA_POLL_ENABLED: 'original',
+  QUOTA_MAX_RESPONSE_BYTES: 'original',
+  // Entry types of Z.AI's quota payload (quota.md, metrics.md).
+  TOKENS_LIMIT: 'provider',
+  CREDIT_LIMIT: 'provider',
+  TIME_LIMIT: 'provider',
 };
 
 const ENV_NAME = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
@@ -167,15 +171,7 @@ describe('docs: configuration', () => {
 // --- (b) metrics -------------------------------------------------------------------------------------
 
 /** Series of the original's contract that this proxy does not export; metrics.md lists them as such. */
-const NOT_EXPORTED_ORIGINAL = new Set([
-  'zai_proxy_quota_usage_ratio',
-  'zai_proxy_quota_remaining_ratio',
-  'zai_proxy_quota_reset_time_seconds',
-  'zai_proxy_quota_sample_age_seconds',
-  'zai_proxy_quota_poll_total',
-  'zai_proxy_quota_rate_cap',
-  'zai_proxy_quota_gate_open',
-]);
+const NOT_EXPORTED_ORIGINAL = new Set(['zai_proxy_quota_rate_cap']);
 
 interface MetricShape {
   name: string;

@@ -180,7 +180,12 @@ describe('request handling', () => {
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.status, 'ok');
     assert.deepEqual(Object.keys(h).slice(0, 4), ['concurrency', 'quota', 'rate_limit', 'status']);
-    assert.deepEqual(h.quota, { enabled: false, fresh: false });
+    // The original's section with polling off, plus the gate's state.
+    assert.deepEqual(h.quota, {
+      enabled: false,
+      fresh: false,
+      gate: { enabled: true, enforcement: false, open: true, closed_accounts: 0, closed: [] },
+    });
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
     const text = await s.metricsText();

@@ -39,7 +39,7 @@ export interface StackOptions {
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
-export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
+export function fakeClock(start = Date.now()): Clock & { waits: number[]; advance(ms: number): void } {
   const waits: number[] = [];
   let now = start;
   return {
@@ -51,6 +51,10 @@ export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
       if (signal.aborted) return Promise.reject(new Error('aborted'));
       now += ms;
       return Promise.resolve();
+    },
+    /** Moves wall time on (a quota reset, a probe interval) without a wait. */
+    advance(ms) {
+      now += ms;
     },
   };
 }
@@ -68,11 +72,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
+/** A proxy in front of an existing sim (two replicas of one account share one sim). */
+export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   const cfg = loadConfig({
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    ZAI_QUOTA_BASE_URL: sim.url, // polled only with QUOTA_POLL_ENABLED
     LOG_LEVEL: 'debug',
     // Each stack learns alone: no state file shared between tests (or with a proxy on this machine).
     RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-test-state-${process.pid}-${++stacks}.json`),

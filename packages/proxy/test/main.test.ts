@@ -184,7 +184,7 @@ describe('entry point: arguments and settings', () => {
       ZAI_API_KEY: 'k',
       TOKEN_COUNTING_ENABLE: 'false',
       ZAI_TARGT_URL: 'http://x',
-      QUOTA_POLL_ENABLED: 'true',
+      QUOTA_MAX_RESPONSE_BYTES: '65536',
       // What Kubernetes injects for a Service named zai-proxy (and one named proxy-api):
       ZAI_PROXY_SERVICE_HOST: '10.0.0.1',
       ZAI_PROXY_SERVICE_PORT: '8080',
@@ -216,7 +216,11 @@ describe('entry point: arguments and settings', () => {
         'ZAI_TARGT_URL is not a zai-proxy variable and is ignored; did you mean ZAI_TARGET_URL?',
       ),
     );
-    assert.ok(warnings.some((w) => w.startsWith('QUOTA_POLL_ENABLED is a variable of the original proxy')));
+    assert.ok(
+      warnings.includes(
+        'QUOTA_MAX_RESPONSE_BYTES is a variable of the original proxy: the quota read budget is a fixed 64 KiB; it is ignored',
+      ),
+    );
     assert.deepEqual(
       warnings.filter((w) => /SERVICE|_PORT/.test(w)),
       [],

@@ -27,14 +27,15 @@ describe('retry engine', () => {
   let timers: ReturnType<typeof fakeClock>;
   const signals: UpstreamSignal[] = [];
   // The retry policy on its own: with the concurrency limit on, a 1302 is requeued by admission
-  // instead (test/admission-limits.test.ts).
-  const env = { MAX_RETRIES: '2', CONCURRENCY_ENABLED: 'false' };
+  // instead (test/admission-limits.test.ts), and the quota gate would refuse what follows a quota
+  // answer (its own tests are in quota-gate.test.ts).
+  const env = { MAX_RETRIES: '2', CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false' };
   const restart = async (e: Record<string, string> = env) => {
     await s?.close();
     timers = fakeClock();
     signals.length = 0;
     s = await startStack({
-      env: { CONCURRENCY_ENABLED: 'false', ...e },
+      env: { CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false', ...e },
       clock: timers,
       signals: (x) => void signals.push(x),
     });
@@ -379,7 +380,7 @@ describe('retry waits are cancelled when the client leaves', () => {
 describe('what the SDKs see', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack();
+    s = await startStack({ env: { QUOTA_GATE_ENABLED: 'false' } });
   });
   after(() => s.close());
 

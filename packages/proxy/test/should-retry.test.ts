@@ -40,7 +40,13 @@ describe('x-should-retry: false stops both SDKs after one request', () => {
   let n = 0;
   before(async () => {
     // The proxy itself does not retry (MAX_RETRIES=0): every upstream request is the SDK's.
-    const env = { MAX_RETRIES: '0', MAX_REQUEST_BYTES: '2048', CONCURRENCY_ENABLED: 'false' };
+    // No quota gate: a quota row would close it for the tests after it.
+    const env = {
+      MAX_RETRIES: '0',
+      MAX_REQUEST_BYTES: '2048',
+      CONCURRENCY_ENABLED: 'false',
+      QUOTA_GATE_ENABLED: 'false',
+    };
     s = await startStack({ env, admission: refusing });
     keyed = await startStack({ env: { ...env, PROXY_API_KEYS: `team:${PROXY_KEY}` } });
   });

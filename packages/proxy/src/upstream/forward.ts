@@ -154,6 +154,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        client: x.client,
         feedRateLimiter: false,
       });
       d.log.debug(
@@ -182,6 +183,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        client: x.client,
         feedRateLimiter: decision.feedRateLimiter,
       });
     }
