@@ -476,3 +476,28 @@ describe('the access line while draining', () => {
     assert.equal(lines.filter((l) => l.requestId === 'drain-1').length, 1);
   });
 });
+
+describe('the index at /', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ env: { DASHBOARD_URL: 'http://127.0.0.1:8081' } });
+  });
+  after(() => s.close());
+
+  test('GET / is a JSON index and HEAD / a 200; neither is counted or logged as a request', async () => {
+    const r = await fetch(`${s.url}/`);
+    assert.equal(r.status, 200);
+    const doc = (await r.json()) as { name: string; version: string; endpoints: string[]; dashboard: string };
+    assert.equal(doc.name, 'zai-proxy');
+    assert.equal(typeof doc.version, 'string');
+    assert.ok(doc.endpoints.includes('POST /v1/messages'));
+    assert.ok(doc.endpoints.includes('POST /v1/chat/completions'));
+    assert.equal(doc.dashboard, 'http://127.0.0.1:8081');
+    const h = await fetch(`${s.url}/`, { method: 'HEAD' });
+    assert.equal(h.status, 200);
+    const metrics = await s.metricsText();
+    assert.doesNotMatch(metrics, /zai_proxy_requests_total\{[^}]*status="404"/);
+    assert.doesNotMatch(metrics, /path="unmatched"/);
+    assert.ok(!s.logs.some((l) => l.includes('"log":"access"')));
+  });
+});
