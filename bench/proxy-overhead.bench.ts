@@ -2,7 +2,7 @@
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
 // Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--admission]
-//        [--baseline=<tree>]
+//        [--access-log] [--baseline=<tree>]
 import { availableParallelism } from 'node:os';
 import type { Client } from 'undici';
 import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
@@ -41,6 +41,10 @@ const ADMISSION_ENV = {
   RATE_LIMIT_MAX: '1000000',
   MAX_WORKERS: '1000',
 };
+// --access-log: `proxy` logs at info (to /dev/null) with ACCESS_LOG=false, and one more proxy,
+// `proxy+access`, the same with ACCESS_LOG=true: `proxy+access ÷ proxy` is the access line's cost.
+const ACCESS = flags.has('--access-log');
+const LOG_INFO = { LOG_LEVEL: 'info', BENCH_LOG_DEVNULL: '1' };
 
 interface Plan {
   c1Rounds: number;
@@ -82,7 +86,12 @@ const PLAN: Plan = QUICK
     };
 const CONNECTIONS = 32;
 const BUDGET_MS =
-  (QUICK ? 90 : 200) * 1000 * (COUNTING ? 1.5 : 1) * (ADMISSION ? 1.5 : 1) * (BASELINE ? 1.5 : 1); // hard stop, whatever happens
+  (QUICK ? 90 : 200) *
+  1000 *
+  (COUNTING ? 1.5 : 1) *
+  (ADMISSION ? 1.5 : 1) *
+  (BASELINE ? 1.5 : 1) *
+  (ACCESS ? 1.5 : 1); // hard stop, whatever happens
 
 const children: Child[] = [];
 const started = Date.now();
@@ -206,7 +215,8 @@ async function main(): Promise<number> {
   children.push(sim);
   const proxyList = await Promise.all([
     ...(BASELINE === undefined ? [] : [startProxyChild('proxy@base', sim.url, {}, BASELINE)]),
-    startProxyChild('proxy', sim.url),
+    startProxyChild('proxy', sim.url, ACCESS ? { ...LOG_INFO, ACCESS_LOG: 'false' } : {}),
+    ...(ACCESS ? [startProxyChild('proxy+access', sim.url, { ...LOG_INFO, ACCESS_LOG: 'true' })] : []),
     ...(COUNTING ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })] : []),
     ...(ADMISSION ? [startProxyChild('proxy+adm', sim.url, ADMISSION_ENV)] : []),
   ]);

@@ -13,6 +13,7 @@ import type { StateStore } from './admission/state-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Exchange } from './exchange.ts';
+import { createAccessLog } from './http/access-log.ts';
 import { createAdminRoutes } from './http/admin-routes.ts';
 import { createAuth } from './http/auth.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
@@ -22,8 +23,10 @@ import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createQuota, type GateStore, ownTokenUnits } from './quota/index.ts';
 import { createSharedGateStore } from './quota/shared-gate-store.ts';
+import { anthropic } from './routes/anthropic.ts';
 import { countTokensRoute } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
+import { openai } from './routes/openai.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
@@ -134,6 +137,8 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     sections,
     variant: cfg.DEPLOYMENT_VARIANT,
     version: cfg.ZAI_PROXY_VERSION,
+    endpoints: [anthropic, openai].flatMap((api) => api.routes.map((r) => `${r.method} ${r.template}`)),
+    dashboardUrl: cfg.DASHBOARD_URL,
     draining: () => http?.draining() ?? false,
   });
   http = createHttpServer({
@@ -147,6 +152,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     }),
     auth,
     metrics: createRequestMetrics(metrics),
+    access: createAccessLog(log, cfg),
     prepare: (x) => accounting.prepare(x),
     run: (x) => run(x),
   });

@@ -1,5 +1,10 @@
 // Every environment variable of the proxy, parsed and validated once at startup into a frozen Config.
-// Nothing else in the proxy reads process.env.
+// Nothing else in the proxy reads process.env (or the `.env` file). Error messages, case rules,
+// secret redaction and the unknown-variable warning work from the schema alone, so a variable added
+// to `Env` gets them without further code.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /** Startup configuration error; `variables` names every bad variable. */
@@ -59,7 +64,7 @@ const bool = (def: boolean) =>
         const s = v.trim().toLowerCase();
         if (TRUE.has(s)) return true;
         if (FALSE.has(s)) return false;
-        ctx.addIssue({ code: 'custom', message: `expected true/false, got "${v}"` });
+        ctx.addIssue({ code: 'custom', message: 'expected true/false (also 1/0, yes/no, on/off)' });
         return z.NEVER;
       }),
   );
@@ -73,25 +78,66 @@ const duration = (defMs: number, minMs = 0) =>
         if (v === undefined) return defMs;
         const ms = parseDuration(v);
         if (ms === null || ms < minMs) {
-          ctx.addIssue({ code: 'custom', message: `expected a duration like 30s or 5m, got "${v}"` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected a duration like 30s or 5m${minMs > 0 ? `, at least ${minMs}ms` : ''}`,
+          });
           return z.NEVER;
         }
         return ms;
       }),
   );
 
-const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  opt(z.coerce.number().int().min(min).max(max).default(def));
-const num = (def: number, min: number, max = Number.MAX_VALUE) =>
-  opt(z.coerce.number().min(min).max(max).default(def));
-const str = (def: string) => opt(z.string().default(def));
-const url = (def: string) =>
+// Numbers are plain decimal: `0x4651`, `1e3` or `0b1` would be read by Number() as something the
+// operator did not write.
+const INT_RE = /^[+-]?\d+$/;
+const DEC_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+const range = (min: number, max: number) =>
+  max === Number.MAX_SAFE_INTEGER || max === Number.MAX_VALUE ? `≥ ${min}` : `${min}–${max}`;
+const numeric = (def: number, min: number, max: number, integer: boolean) =>
   opt(
     z
       .string()
-      .default(def)
-      .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'expected an http(s) URL'),
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        const s = v.trim();
+        const n = Number(s);
+        if (!(integer ? INT_RE : DEC_RE).test(s) || n < min || n > max) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected ${integer ? 'an integer' : 'a decimal number'} ${range(min, max)}`,
+          });
+          return z.NEVER;
+        }
+        return n;
+      }),
   );
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
+const num = (def: number, min: number, max = Number.MAX_VALUE) => numeric(def, min, max, false);
+/** One of a fixed set of words, any case. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, def: T[number]) =>
+  opt(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx): T[number] => {
+        if (v === undefined) return def;
+        const s = v.trim().toLowerCase();
+        if ((values as readonly string[]).includes(s)) return s as T[number];
+        ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}` });
+        return z.NEVER;
+      }),
+  );
+const str = (def: string) => opt(z.string().default(def));
+const isHttpUrl = (v: string) => /^https?:\/\//.test(v) && URL.canParse(v);
+const url = (def: string) => opt(z.string().default(def).refine(isHttpUrl, 'expected an http(s) URL'));
+const optionalUrl = opt(
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || isHttpUrl(v), 'expected an http(s) URL'),
+);
 const list = opt(
   z
     .string()
@@ -110,7 +156,8 @@ const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
 const Env = z.object({
   PORT: int(8080, 0, 65535),
   HOST: str('0.0.0.0'),
-  LOG_LEVEL: opt(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  ACCESS_LOG: bool(true), // one line per finished request
   ZAI_API_KEY: opt(z.string().optional()),
   ZAI_TARGET_URL: url('https://api.z.ai/api/anthropic'),
   ZAI_OPENAI_TARGET_URL: url('https://api.z.ai/api/paas/v4'),
@@ -150,6 +197,7 @@ const Env = z.object({
       }, 'expected an IANA time zone such as America/New_York'),
   ),
   PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
+  DASHBOARD_URL: optionalUrl, // where the dashboard runs, for the proxy's `GET /` index
   QUOTA_POLL_ENABLED: bool(false), // each poll is an authenticated call to Z.AI's monitor API
   QUOTA_POLL_INTERVAL: duration(60_000, 1000), // 1 min
   QUOTA_POLL_TIMEOUT: duration(5000, 1), // 5 s per poll
@@ -202,14 +250,30 @@ export type Config = Readonly<z.infer<typeof Env>>;
 /** Every environment variable the proxy reads (docs are checked against this list). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(Env.shape);
 
-/** Parses and validates the environment; throws ConfigError naming every invalid variable. */
+/** A variable whose value must never be echoed (keys, tokens, passwords). */
+export function isSecretVariable(name: string): boolean {
+  return /(?:^|_)(?:KEY|KEYS|TOKEN|TOKENS|SECRET|PASSWORD|PASS)$/.test(name);
+}
+
+/** A value as it may appear in a message: secrets hidden, passwords in URLs masked. */
+export function showValue(name: string, value: string): string {
+  if (isSecretVariable(name)) return '(hidden)';
+  return JSON.stringify(value.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@'));
+}
+
+/** Parses and validates the environment; throws ConfigError naming every invalid variable with
+ *  the value given (secrets hidden) and the rule it broke, e.g. `PORT="abc": expected an integer 0–65535`. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const r = Env.safeParse(env);
   if (!r.success) {
     const names = [...new Set(r.error.issues.map((i) => String(i.path[0])))];
     throw new ConfigError(
       names,
-      r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`),
+      r.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        const v = env[name];
+        return `${name}=${v === undefined ? '(unset)' : showValue(name, v)}: ${i.message}`;
+      }),
     );
   }
   const c = r.data;
@@ -232,4 +296,124 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   return Object.freeze(c);
+}
+
+/** The process environment with a `.env` file in `dir` under it: variables already set win. A
+ *  missing file is no error; a file that cannot be read or parsed is a ConfigError. */
+export function environment(
+  dir: string = process.cwd(),
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  const path = join(dir, '.env');
+  if (!existsSync(path)) return env;
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    throw new ConfigError(['.env'], [`.env: cannot read ${path}: ${(err as Error).message}`]);
+  }
+  return { ...parsed, ...env };
+}
+
+// Variable families of the project: an unknown name with one of these prefixes is most likely a typo
+// of a real one (or a setting of a feature this version does not have), worth a word at startup.
+const EXTRA_PREFIXES = ['RATE_LIMIT_', 'QUOTA_', 'DASHBOARD_', 'REDIS_', 'BUDGET_', 'ADMISSION_'];
+const PREFIXES = [
+  ...new Set([
+    ...CONFIG_VARIABLES.filter((n) => n.includes('_')).map((n) => `${n.slice(0, n.indexOf('_'))}_`),
+    ...EXTRA_PREFIXES,
+  ]),
+];
+// Kubernetes injects these for every Service in the namespace (a Service named zai-proxy gives
+// ZAI_PROXY_SERVICE_HOST, ZAI_PROXY_PORT=tcp://…, ZAI_PROXY_PORT_8080_TCP_ADDR…): not settings.
+const SERVICE_LINK =
+  /_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)$/;
+const SERVICE_LINK_PORT = /_PORT$/;
+const SERVICE_LINK_VALUE = /^(?:tcp|udp|sctp):\/\//;
+/** Variables of the Go original that this version does not read, and what replaces them. */
+const NOT_READ: Readonly<Record<string, string>> = {
+  QUOTA_MAX_RESPONSE_BYTES: 'the quota read budget is a fixed 64 KiB; it is ignored',
+};
+
+/** Startup warnings for variables with a project prefix that the proxy does not read, each naming
+ *  the closest known variable. Service-link variables Kubernetes injects are not warned about. */
+export function configWarnings(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (CONFIG_VARIABLES.includes(name) || !PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (SERVICE_LINK.test(name)) continue;
+    if (SERVICE_LINK_PORT.test(name) && SERVICE_LINK_VALUE.test(env[name] ?? '')) continue;
+    const why = NOT_READ[name];
+    if (why !== undefined) {
+      out.push(`${name} is a variable of the original proxy: ${why}`);
+      continue;
+    }
+    out.push(`${name} is not a zai-proxy variable and is ignored; did you mean ${closest(name)}?`);
+  }
+  return out;
+}
+
+function closest(name: string): string {
+  let best = CONFIG_VARIABLES[0]!;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of CONFIG_VARIABLES) {
+    const d = editDistance(name, c);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** What each variable is for, shown by `--help`; a variable without a line is listed by name. */
+export const VARIABLE_HELP: Readonly<Partial<Record<keyof typeof Env.shape, string>>> = {
+  PORT: 'listen port (0 = any free port)',
+  HOST: 'listen address',
+  LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent',
+  ACCESS_LOG: 'one log line per finished request',
+  ZAI_API_KEY: "the Z.AI key; unset = pass-through (each client's own key is forwarded)",
+  ZAI_TARGET_URL: 'Anthropic-compatible upstream base',
+  ZAI_OPENAI_TARGET_URL: 'OpenAI-compatible upstream base (coding plan: …/api/coding/paas/v4)',
+  PROXY_API_KEYS: 'comma list of key or name:key clients must present (needs ZAI_API_KEY)',
+  DEPLOYMENT_VARIANT: '`variant` label on every metric',
+  MAX_REQUEST_BYTES: 'larger request bodies get 413',
+  MAX_RESPONSE_BUFFER_BYTES: 'non-streaming bodies held to validate them and add usage',
+  UPSTREAM_CONNECT_TIMEOUT: 'connect to Z.AI',
+  UPSTREAM_HEADERS_TIMEOUT: 'until upstream response headers',
+  UPSTREAM_IDLE_TIMEOUT: 'longest silence between stream chunks',
+  SHUTDOWN_TIMEOUT: 'in-flight requests get this long on SIGTERM',
+  MAX_RETRIES: 'extra upstream attempts after the first',
+  MAX_RETRY_WAIT: 'a longer retry wait goes back to the client with Retry-After',
+  TOKEN_COUNTING_ENABLED: 'token and cost accounting',
+  TOKENIZER_MODEL: 'model label when a request names none',
+  TOKENIZER_FALLBACK: 'force the bytes/4 counter',
+  PRICING_FILE: 'price table file (JSON)',
+  PRICING_JSON: 'price table inline (JSON)',
+  DASHBOARD_URL: "the dashboard's URL, listed by GET /",
+  ZAI_PROXY_VERSION: 'version (default: the package version)',
+  ZAI_PROXY_COMMIT: 'commit (default: git HEAD when run from a checkout)',
+};
+
+/** The documented default of each variable as text ('' when it has none). */
+export function variableDefaults(): Record<string, string> {
+  const d = Env.parse({}) as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const n of CONFIG_VARIABLES) {
+    const v = d[n];
+    out[n] = v === undefined || (Array.isArray(v) && v.length === 0) ? '' : String(v);
+  }
+  return out;
 }

@@ -43,6 +43,25 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+// Whether a client retry can help, for the `x-should-retry` header (null: say nothing, the client's
+// own rules apply). By class: the client's own mistakes never fix themselves; admission refusals
+// (pacing) pass; except where named.
+const CLIENT_MAY_RETRY_BY_CLASS: Readonly<Record<ErrorClass, boolean | null>> = {
+  client: false,
+  admission: true,
+  upstream: null,
+  proxy: null,
+};
+const CLIENT_MAY_RETRY_EXCEPTIONS: Readonly<Partial<Record<ErrorCode, boolean>>> = {
+  QUOTA_EXHAUSTED: false, // the window stays spent until its reset, often hours away
+  BUDGET_EXCEEDED: false, // until the budget period renews
+  SHUTTING_DOWN: true, // another replica, or this one restarted, can take it
+};
+
+export function clientMayRetry(code: ErrorCode): boolean | null {
+  return CLIENT_MAY_RETRY_EXCEPTIONS[code] ?? CLIENT_MAY_RETRY_BY_CLASS[ERRORS[code].class];
+}
+
 /** An error the proxy answers itself, in the envelope of the API the client called. */
 export class GatewayError extends Error {
   readonly status: number;

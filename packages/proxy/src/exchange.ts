@@ -18,8 +18,27 @@ export interface ResponseTap {
   body(b: Buffer, parsed: unknown): Buffer | Promise<Buffer>;
   /** Input tokens known before the response headers go out (for X-Token-Input), or null. */
   inputTokens(): { n: number; estimate: boolean } | null;
-  /** Once, when the exchange ends (response finished or client gone): record what it consumed. */
-  settle(): void;
+  /** Once, when the exchange ends (response finished or client gone): records what it consumed and
+   *  returns it (null: nothing to record); a promise when it is an estimate still being counted. */
+  settle(): SettledUsage | null | Promise<SettledUsage | null>;
+}
+
+/** What an exchange consumed, as recorded: for the access line. */
+export interface SettledUsage {
+  readonly input: number;
+  readonly output: number;
+  readonly cache_read: number;
+  readonly cache_write: number;
+  readonly source: 'provider' | 'estimate';
+  /** The model label the tokens were counted under. */
+  readonly model: string;
+  readonly costUsd: number;
+}
+
+/** The last upstream attempt's failure when it was not an HTTP status: its kind and error text. */
+export interface ExchangeFailure {
+  readonly kind: string;
+  readonly message: string | null;
 }
 
 /** Why the request failed, as the one error writer (or the upstream pass-through) recorded it:
@@ -27,6 +46,10 @@ export interface ResponseTap {
 export interface ExchangeError {
   readonly code: string | null;
   readonly class: string;
+  /** A Z.AI error passed through (class is a Z.AI class), not one the proxy made. */
+  readonly zai: boolean;
+  /** Z.AI's reset instant (Unix ms) when the error named one. */
+  readonly resetAtMs: number | null;
 }
 
 /** process.hrtime.bigint() instants and the durations the overhead metric subtracts. */
@@ -45,6 +68,12 @@ export interface ExchangeTiming {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The client's `x-request-id` when it is a sane token, else a fresh UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const rid = req.headers['x-request-id'];
+  return typeof rid === 'string' && REQUEST_ID.test(rid) ? rid : randomUUID();
+}
 const EMPTY = Buffer.alloc(0);
 
 export class Exchange {
@@ -68,6 +97,10 @@ export class Exchange {
   controller: Dispatcher.DispatchController | null = null;
   tap: ResponseTap | null = null;
   error: ExchangeError | null = null;
+  /** Upstream attempts started (the first one and every retry). */
+  attempts = 0;
+  /** Why the last attempt failed, when it was a transport or validation failure. */
+  failure: ExchangeFailure | null = null;
   #status = 0;
   #bytesOut = 0;
   #committed = false;
@@ -79,8 +112,7 @@ export class Exchange {
     readonly client: ClientIdentity,
   ) {
     this.timing = { arrived: process.hrtime.bigint(), ready: 0n, firstByte: 0n, waitNs: 0n, callbackMs: 0 };
-    const rid = req.headers['x-request-id'];
-    this.id = typeof rid === 'string' && REQUEST_ID.test(rid) ? rid : randomUUID();
+    this.id = requestIdOf(req);
   }
 
   /** Final status sent to the client (0 until headers go out). */

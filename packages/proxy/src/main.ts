@@ -1,24 +1,54 @@
-// Process entry: load config, start the proxy, drain on SIGTERM/SIGINT.
+// Process entry: parse the arguments, load config (environment over `.env`), start the proxy, say
+// where it is, drain on SIGTERM/SIGINT.
 import { buildProxy } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { startupBanner } from './banner.ts';
+import { helpText, parseProxyArgs } from './cli/help.ts';
+import { type Config, ConfigError, configWarnings, environment, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { buildInfo, versionLine } from './version.ts';
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`zai-proxy: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
 
 async function main(): Promise<void> {
-  let cfg: ReturnType<typeof loadConfig>;
-  try {
-    cfg = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`zai-proxy: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+  const cmd = parseProxyArgs(process.argv.slice(2));
+  if (cmd.type === 'help') {
+    process.stdout.write(helpText());
+    return;
   }
+  if (cmd.type === 'error') {
+    process.stderr.write(`zai-proxy: ${cmd.message}\n`);
+    process.exit(2);
+  }
+  let env: Record<string, string | undefined>;
+  let loaded: Config;
+  try {
+    env = environment();
+    loaded = loadConfig(env);
+  } catch (err) {
+    fail(err);
+  }
+  const info = buildInfo(loaded);
+  if (cmd.type === 'version') {
+    process.stdout.write(`${versionLine(info)}\n`);
+    return;
+  }
+  const cfg: Config = Object.freeze({
+    ...loaded,
+    ZAI_PROXY_VERSION: info.version,
+    ZAI_PROXY_COMMIT: info.commit,
+  });
   const log = createLogger(cfg.LOG_LEVEL);
   log.info(
     { version: cfg.ZAI_PROXY_VERSION, commit: cfg.ZAI_PROXY_COMMIT, variant: cfg.DEPLOYMENT_VARIANT },
     `Build info: version=${cfg.ZAI_PROXY_VERSION}, variant=${cfg.DEPLOYMENT_VARIANT}, commit=${cfg.ZAI_PROXY_COMMIT}, build_time=${cfg.ZAI_PROXY_BUILD_TIME}`,
   );
+  for (const w of configWarnings(env)) log.warn(w);
   if (cfg.ZAI_API_KEY === undefined) {
     log.warn("ZAI_API_KEY is not set: pass-through mode, each client's own key is forwarded to Z.AI");
   }
@@ -26,11 +56,7 @@ async function main(): Promise<void> {
   try {
     proxy = await buildProxy(cfg, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`zai-proxy: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    fail(err);
   }
   let addr: Awaited<ReturnType<typeof proxy.listen>>;
   try {
@@ -42,8 +68,14 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  log.info({ port: addr.port, host: addr.address }, `Z.AI proxy listening on :${addr.port}`);
-  log.info(`Metrics available at :${addr.port}/metrics`);
+  // Kept verbatim for runbooks; the banner lines after it say the rest.
+  log.info(
+    { version: info.version, commit: info.commit, host: addr.address, port: addr.port },
+    `Z.AI proxy listening on :${addr.port}`,
+  );
+  const counting = proxy.health().token_counting as { mode?: string };
+  for (const line of startupBanner(cfg, info, addr, counting.mode ?? 'unknown'))
+    log.info(line.fields, line.msg);
 
   let stopping = false;
   const stop = (sig: string) => {

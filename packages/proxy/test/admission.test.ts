@@ -158,10 +158,10 @@ describe('admission refusals', () => {
       refusal = new GatewayError(code, undefined, 7);
       const a = await post(s, '/v1/messages', ANT, { 'x-request-id': 'adm-1' });
       assert.equal(a.status, status);
-      // A busy proxy's refusals tell the SDKs to retry; a spent quota says not to.
+      // A busy proxy's refusals tell the SDKs to retry; a spent quota or budget tells them not to.
       assert.equal(
         a.headers.get('x-should-retry'),
-        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : code === 'QUOTA_EXHAUSTED' ? 'false' : null,
+        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : 'false',
       );
       assert.equal(a.headers.get('retry-after'), '7');
       assert.equal(a.headers.get('x-request-id'), 'adm-1');
@@ -184,6 +184,7 @@ describe('admission refusals', () => {
     const r = await post(s, '/v1/messages', ANT);
     assert.equal(r.status, 429);
     assert.equal(r.headers.get('retry-after'), null, 'no Retry-After when the refusal knows none');
+    assert.equal(r.headers.get('x-should-retry'), 'true', 'a pacing refusal passes');
     assert.equal((await json(r)).error.message, 'request waited too long in the proxy queue');
     assert.equal(s.sim.journal.length, 1);
     assert.deepEqual(released(rec.grants), [{ type: 'throttled', zaiClass: 'concurrency' }]);
@@ -199,7 +200,11 @@ describe('admission refusals', () => {
       const r = await post(b, '/v1/messages', ANT);
       assert.equal(r.status, 500);
       assert.equal((await json(r)).error.type, 'api_error');
-      assert.ok(b.logs.some((l) => l.includes('Request failed inside the proxy')));
+      const line = b.logs.map((l) => JSON.parse(l)).find((l) => l.log === 'access');
+      assert.equal(line.level, 50, 'an internal error is logged at error');
+      assert.equal(line.class, 'internal');
+      assert.equal(line.code, 'INTERNAL');
+      assert.equal(line.err, 'bug');
     } finally {
       await b.close();
     }

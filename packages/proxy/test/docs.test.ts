@@ -89,8 +89,15 @@ const NON_PROXY_NAMES: Record<string, string> = {
   ANTHROPIC_BASE_URL: 'client',
   ANTHROPIC_AUTH_TOKEN: 'client',
   OPENAI_BASE_URL: 'client',
+  OPENAI_API_KEY: 'client',
+  // The README's example of a misspelt variable and the warning it gets.
+  TOKEN_COUNTING_ENABLE: 'typo example',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
+  // Kubernetes service-link variables, named to say the proxy does not warn about them.
+  ZAI_PROXY_SERVICE_HOST: 'kubernetes',
+  ZAI_PROXY_PORT: 'kubernetes',
+  ZAI_PROXY_PORT_8080_TCP_ADDR: 'kubernetes',
   // The original's variables, named only to say this proxy ignores them.
   QUOTA_MAX_RESPONSE_BYTES: 'original',
   // Entry types of Z.AI's quota payload (quota.md, metrics.md).
@@ -273,7 +280,8 @@ function stringPatterns(e: ts.Expression): Pattern[] {
   return acc;
 }
 
-/** Message templates of every `<…>log.<level>(…)` call in a source file. */
+/** Message templates of every `<…>log.<level>(…)` call in a source file, and of every call to a
+ *  function named `logLine` (the access log's writer, whose level is chosen per outcome). */
 function logTemplates(file: URL): Pattern[] {
   const sf = ts.createSourceFile(file.pathname, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const out: Pattern[] = [];
@@ -283,6 +291,12 @@ function logTemplates(file: URL): Pattern[] {
       ts.isPropertyAccessExpression(node.expression) &&
       LEVELS.has(node.expression.name.text) &&
       /(^|\.)log$/.test(node.expression.expression.getText(sf))
+    ) {
+      for (const arg of node.arguments) out.push(...stringPatterns(arg));
+    } else if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'logLine'
     ) {
       for (const arg of node.arguments) out.push(...stringPatterns(arg));
     }

@@ -34,6 +34,8 @@ export interface StackOptions {
   sim?: Omit<SimOptions, 'apiKey'>;
   signals?: SignalListener;
   admission?: Admission;
+  /** Variables that need the simulated upstream's URL (applied after `env`). */
+  simEnv?: (simUrl: string) => Record<string, string>;
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
@@ -81,6 +83,7 @@ export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Sta
     // Each stack learns alone: no state file shared between tests (or with a proxy on this machine).
     RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-test-state-${process.pid}-${++stacks}.json`),
     ...o.env,
+    ...o.simEnv?.(sim.url),
   });
   const logs: string[] = [];
   const log = createLogger(cfg.LOG_LEVEL, { write: (s: string) => void logs.push(s) });

@@ -2,15 +2,29 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
+import { CONFIG_VARIABLES } from '../src/config.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const KEY = 'zai-main-test-KEY-42';
 
-function start(env: Record<string, string>): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+// The children run in an empty directory: a developer's own .env in the checkout is never read.
+const TSX = import.meta.resolve('tsx'); // resolved here: the children's directory has no node_modules
+const CWD = mkdtempSync(join(tmpdir(), 'zai-main-test-'));
+after(() => rmSync(CWD, { recursive: true, force: true }));
+
+function start(
+  env: Record<string, string>,
+  args: string[] = [],
+  cwd = CWD,
+): { child: ChildProcess; out: () => string } {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,5 +109,142 @@ describe('entry point', () => {
     assert.equal(code, 0);
     assert.match(out(), /Shutdown complete/);
     assert.ok(!out().includes(KEY), 'the key is never logged');
+  });
+});
+
+describe('entry point: arguments and settings', () => {
+  /** Runs to its exit; the output, and the exit code. */
+  async function run(env: Record<string, string>, args: string[] = [], cwd = CWD) {
+    const { child, out } = start(env, args, cwd);
+    const [code] = await once(child, 'exit');
+    return { code: code as number, out: out() };
+  }
+
+  for (const arg of ['--help', '-h']) {
+    test(`${arg}: usage and every variable on stdout, exit 0, no server`, async () => {
+      // A server would keep the process alive: exiting at all says none was started.
+      const r = await run({}, [arg]);
+      assert.equal(r.code, 0);
+      assert.match(r.out, /^Usage: zai-proxy \[--help \| --version\]/);
+      for (const name of CONFIG_VARIABLES) assert.ok(r.out.includes(`  ${name}`), `${name} listed`);
+      assert.doesNotMatch(r.out, /listening/);
+    });
+  }
+
+  test('--version: the package version and the commit, exit 0, no server', async () => {
+    const r = await run({}, ['--version']);
+    assert.equal(r.code, 0);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.match(
+      r.out,
+      new RegExp(`^zai-proxy ${pkg.version.replaceAll('.', '\\.')} \\(commit [0-9a-f]{12}(-dirty)?\\)\n$`),
+    );
+    const pinned = await run({ ZAI_PROXY_VERSION: '9.9.9', ZAI_PROXY_COMMIT: 'abc123' }, ['--version']);
+    assert.equal(pinned.out, 'zai-proxy 9.9.9 (commit abc123)\n');
+  });
+
+  test('an unknown argument: exit 2 naming it', async () => {
+    const r = await run({}, ['--port=1']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /unknown argument --port=1 \(try --help\)/);
+  });
+
+  test('config errors show the value and the rule, and never a secret', async () => {
+    const r = await run({
+      PORT: 'abc',
+      MAX_RETRIES: '0x3',
+      LOG_LEVEL: 'LOUD',
+      ZAI_TARGET_URL: 'api.z.ai',
+      ADMIN_TOKEN: 'short-SECRET',
+      REDIS_URL: 'http://user:pw-SECRET@redis:6379',
+      ZAI_API_KEY: 'zai-SECRET-key',
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /PORT="abc": expected an integer 0–65535/);
+    assert.match(r.out, /MAX_RETRIES="0x3": expected an integer 0–20/);
+    assert.match(r.out, /LOG_LEVEL="LOUD": expected one of fatal, error, warn, info, debug, trace, silent/);
+    assert.match(r.out, /ZAI_TARGET_URL="api.z.ai": expected an http\(s\) URL/);
+    assert.match(r.out, /ADMIN_TOKEN=\(hidden\): expected at least 16 characters/);
+    assert.match(r.out, /REDIS_URL="http:\/\/user:\*\*\*@redis:6379": expected redis:\/\/host:port/);
+    assert.doesNotMatch(r.out, /SECRET/);
+  });
+
+  test('enumerations and booleans are case-insensitive: LOG_LEVEL=Info, TOKEN_COUNTING_ENABLED=FALSE', async () => {
+    const { child, out } = start({ LOG_LEVEL: 'Info', ZAI_API_KEY: 'k', TOKEN_COUNTING_ENABLED: 'FALSE' });
+    await waitForText(out, /"port":(\d+)/); // started: the level was accepted
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    assert.match(out(), /Token counting disabled \(TOKEN_COUNTING_ENABLED=false\)/);
+  });
+
+  test('unknown variables with a project prefix are warned about with the closest name; service links are not', async () => {
+    const { child, out } = start({
+      ZAI_API_KEY: 'k',
+      TOKEN_COUNTING_ENABLE: 'false',
+      ZAI_TARGT_URL: 'http://x',
+      QUOTA_MAX_RESPONSE_BYTES: '65536',
+      // What Kubernetes injects for a Service named zai-proxy (and one named proxy-api):
+      ZAI_PROXY_SERVICE_HOST: '10.0.0.1',
+      ZAI_PROXY_SERVICE_PORT: '8080',
+      ZAI_PROXY_SERVICE_PORT_HTTP: '8080',
+      ZAI_PROXY_PORT: 'tcp://10.0.0.1:8080',
+      ZAI_PROXY_PORT_8080_TCP: 'tcp://10.0.0.1:8080',
+      ZAI_PROXY_PORT_8080_TCP_ADDR: '10.0.0.1',
+      ZAI_PROXY_PORT_8080_TCP_PORT: '8080',
+      ZAI_PROXY_PORT_8080_TCP_PROTO: 'tcp',
+      PROXY_API_SERVICE_HOST: '10.0.0.2',
+    });
+    await waitForText(out, /"port":(\d+)/);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    const warnings = out()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
+    assert.ok(
+      warnings.includes(
+        'TOKEN_COUNTING_ENABLE is not a zai-proxy variable and is ignored; did you mean TOKEN_COUNTING_ENABLED?',
+      ),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.includes(
+        'ZAI_TARGT_URL is not a zai-proxy variable and is ignored; did you mean ZAI_TARGET_URL?',
+      ),
+    );
+    assert.ok(
+      warnings.includes(
+        'QUOTA_MAX_RESPONSE_BYTES is a variable of the original proxy: the quota read budget is a fixed 64 KiB; it is ignored',
+      ),
+    );
+    assert.deepEqual(
+      warnings.filter((w) => /SERVICE|_PORT/.test(w)),
+      [],
+      'no warning for service-link variables',
+    );
+  });
+
+  test('a .env in the working directory is read; variables already set win', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zai-dotenv-'));
+    try {
+      writeFileSync(join(dir, '.env'), 'MAX_RETRIES=7\nDEPLOYMENT_VARIANT=from-dotenv\n');
+      const r = await run({ DEPLOYMENT_VARIANT: 'from-env' }, ['--version'], dir);
+      assert.equal(r.code, 0);
+      const { child, out } = start({ DEPLOYMENT_VARIANT: 'from-env', ZAI_API_KEY: 'k' }, [], dir);
+      await waitForText(out, /"port":(\d+)/);
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      assert.match(out(), /variant=from-env/);
+      writeFileSync(join(dir, '.env'), 'MAX_RETRIES=lots\n');
+      const bad = await run({}, [], dir);
+      assert.equal(bad.code, 1);
+      assert.match(bad.out, /MAX_RETRIES="lots"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -131,9 +131,13 @@ describe('retry engine', () => {
     assert.equal(s.sim.journal.length, 1);
     assert.equal(r.headers.get('x-zai-error-class'), 'fair_use');
     assert.equal(r.headers.get('retry-after'), '600');
-    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.class === 'fair_use');
-    assert.equal(line?.level, 50); // pino's error
-    assert.equal(line?.msg, 'Z.AI refuses this account until a person acts: fair_use (code 1313)');
+    const lines = s.logs.map((l) => JSON.parse(l)).filter((l) => l.class === 'fair_use');
+    assert.equal(lines.length, 1, 'one line: the access line');
+    assert.equal(lines[0].level, 50); // pino's error
+    assert.equal(
+      lines[0].msg,
+      'POST /v1/messages 429 fair_use 1313: Z.AI refuses this account until a person acts',
+    );
     assert.equal(await m('zai_proxy_zai_errors_total', { class: 'fair_use', code: '1313' }), 1);
   });
 
@@ -366,7 +370,7 @@ describe('retry waits are cancelled when the client leaves', () => {
       await assert.rejects(p);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(s.sim.journal.length, 1, 'no attempt after the client left');
-      assert.ok(s.logs.some((l) => l.includes('Client abandoned request during retry wait')));
+      assert.ok(s.logs.some((l) => l.includes('"log":"access"') && l.includes('"class":"client_closed"')));
     } finally {
       await s.close();
     }

@@ -174,7 +174,9 @@ describe('streaming', () => {
       aborts0,
       'the proxy broke it, not the client',
     );
-    assert.ok(s.logs.some((l) => l.includes('Upstream broke mid-response')));
+    await waitUntil(async () =>
+      s.logs.some((l) => l.includes('"class":"upstream_broken"') && l.includes('"level":50')),
+    );
     const oai = new OpenAI({ apiKey: 'x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     await assert.rejects(async () => {
       const st = await oai.chat.completions.create(

@@ -39,7 +39,7 @@ describe('the error writer', () => {
     assert.equal(r.headers.get('retry-after'), '30');
     assert.equal(r.headers.get('x-request-id'), 'err-1');
     assert.equal(JSON.parse(r.body).error.code, 'quota_exhausted');
-    assert.deepEqual(x!.error, { code: 'QUOTA_EXHAUSTED', class: 'admission' });
+    assert.deepEqual(x!.error, { code: 'QUOTA_EXHAUSTED', class: 'admission', zai: false, resetAtMs: null });
     assert.equal(x!.status, 429);
     assert.equal(x!.committed, true);
     assert.equal(x!.bytesOut, Buffer.byteLength(r.body));

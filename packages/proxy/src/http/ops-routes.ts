@@ -1,4 +1,5 @@
-// The proxy's own endpoints: /health (composed from each module's section), /healthz, /readyz, /metrics.
+// The proxy's own endpoints: `/` (an index: what this is and where to go), /health (composed from
+// each module's section), /healthz, /readyz, /metrics. None of them is counted as a request.
 import type { ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.ts';
 
@@ -11,6 +12,10 @@ export interface OpsRoutesOptions {
   sections: Readonly<Record<string, HealthSection>>;
   variant: string;
   version: string;
+  /** Proxied routes (`POST /v1/messages`…), listed by `/`. */
+  endpoints: readonly string[];
+  /** The dashboard's URL when one is configured. */
+  dashboardUrl: string | undefined;
   draining(): boolean;
 }
 
@@ -37,10 +42,20 @@ export function createOpsRoutes(o: OpsRoutesOptions): OpsRoutes {
     for (const n of names) doc[n] = all[n]!();
     return doc;
   };
+  // `/` answers a person or a probe (Claude Code sends `HEAD /` at start-up): 200, never an error.
+  const index = JSON.stringify({
+    name: 'zai-proxy',
+    version: o.version,
+    endpoints: [...o.endpoints, 'GET /health', 'GET /healthz', 'GET /readyz', 'GET /metrics'],
+    dashboard: o.dashboardUrl ?? null,
+  });
   return {
     health,
     handle(path, res) {
       switch (path) {
+        case '/':
+          res.writeHead(200, JSON_HEADERS).end(index); // node sends no body for HEAD
+          return true;
         case '/health':
           res.writeHead(200, JSON_HEADERS).end(JSON.stringify(health()));
           return true;

@@ -5,10 +5,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError } from '../errors.ts';
-import { Exchange } from '../exchange.ts';
+import { Exchange, requestIdOf } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { ResolvedRoute, RouteTable } from '../routes/index.ts';
 import type { ApiSurface } from '../routes/types.ts';
+import type { AccessLog } from './access-log.ts';
 import type { AdminRoutes } from './admin-routes.ts';
 import type { Auth } from './auth.ts';
 import { parseJsonObject, readBody } from './body.ts';
@@ -24,6 +25,7 @@ export interface HttpServerOptions {
   admin: AdminRoutes;
   auth: Auth;
   metrics: RequestMetrics;
+  access: AccessLog;
   /** After the body is parsed, before the route runs (accounting: may splice x.body, set x.tap). */
   prepare(x: Exchange): void;
   /** Runs a proxied exchange; resolves when the client has its answer (or left). Throws a
@@ -41,13 +43,14 @@ export interface HttpServer {
 }
 
 export function createHttpServer(o: HttpServerOptions): HttpServer {
-  const { log, routes, metrics } = o;
+  const { log, routes, metrics, access } = o;
   let inflight = 0;
   let draining = false;
   let aborting = false; // drain timeout reached: connections closed by the proxy, not by clients
   let idle: (() => void) | null = null;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = process.hrtime.bigint();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -56,22 +59,30 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       if (await o.ops.handle(path, res)) return;
       if (await o.admin.handle(path, req, res)) return;
       const e = new GatewayError('ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
-      reject(req, res, routes.familyOf(path), e);
+      reject(req, res, routes.familyOf(path), e, start, path.slice(0, 200));
       return;
     }
     if (req.method !== route.spec.method) {
       res.setHeader('allow', route.spec.method);
-      reject(req, res, route.surface, new GatewayError('METHOD_NOT_ALLOWED'), route);
+      reject(req, res, route.surface, new GatewayError('METHOD_NOT_ALLOWED'), start, route.label, route);
       return;
     }
     if (draining) {
       res.setHeader('connection', 'close');
-      reject(req, res, route.surface, new GatewayError('SHUTTING_DOWN', undefined, 1), route);
+      reject(
+        req,
+        res,
+        route.surface,
+        new GatewayError('SHUTTING_DOWN', undefined, 1),
+        start,
+        route.label,
+        route,
+      );
       return;
     }
     const client = o.auth.authenticate(req);
     if (client === null) {
-      reject(req, res, route.surface, new GatewayError('UNAUTHORIZED'), route);
+      reject(req, res, route.surface, new GatewayError('UNAUTHORIZED'), start, route.label, route);
       return;
     }
     await proxy(new Exchange(req, res, route, client));
@@ -83,10 +94,15 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     res: ServerResponse,
     surface: ApiSurface,
     e: GatewayError,
+    start: bigint,
+    logRoute: string,
     route?: ResolvedRoute,
   ): void {
+    const id = requestIdOf(req);
+    res.setHeader('x-request-id', id);
     writeError(res, surface, e, null);
     metrics.rejected(req.method ?? 'GET', route?.label ?? 'unmatched', e.status);
+    access.rejected(req, id, logRoute, e, start);
     req.resume(); // drain any body so the connection can be reused
   }
 
@@ -114,7 +130,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
         writeError(x.res, x.route.surface, err, x);
         return;
       }
-      log.error({ requestId: x.id, err: (err as Error).message }, 'Request failed inside the proxy');
+      x.failure = { kind: 'internal', message: (err as Error).message };
       writeError(x.res, x.route.surface, new GatewayError('INTERNAL'), x);
     }
   }
@@ -130,8 +146,13 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       if (!x.brokenByProxy && !aborting) metrics.clientAbort(x);
     }
     const status = x.clientGone && !x.committed ? '499' : String(x.status || 499);
-    metrics.completed(x, status, process.hrtime.bigint());
-    x.tap?.settle();
+    const end = process.hrtime.bigint();
+    metrics.completed(x, status, end);
+    const u = x.tap === null ? null : x.tap.settle();
+    if (u instanceof Promise) {
+      const wasAborting = aborting; // an estimate settles later: keep what was true at the end
+      u.then((s) => access.exchange(x, end, wasAborting, s));
+    } else access.exchange(x, end, aborting, u);
     if (inflight === 0 && idle !== null) idle();
   }
 

@@ -74,6 +74,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
     }
     if (attempt > 0 && !requeued) m.retryAttempts.labels('retry', v).inc();
     requeued = false;
+    x.attempts = retries + 1;
 
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
@@ -85,11 +86,10 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         d.maxResponseBuffer,
         resolve,
         (t) => m.upstreamErrors.labels(t, v).inc(),
-        (err) =>
-          d.log.warn(
-            { requestId: x.id, code: (err as { code?: string }).code, bytesSent: x.bytesOut },
-            'Upstream broke mid-response; breaking the client connection',
-          ),
+        // The access line reports it (class upstream_broken, at error).
+        (err) => {
+          x.failure = { kind: 'upstream_broken', message: errorText(err) };
+        },
       );
       attemptHandler = a;
       d.client.dispatch(
@@ -190,40 +190,38 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
 
     if (!decision.retry) {
       if (outcome.kind !== 'status' || zai === undefined) {
-        d.log.warn(
-          { requestId: x.id, kind: outcome.kind, err: outcome.error?.message },
-          'Upstream attempt failed, giving up',
-        );
+        // The access line reports the kind and the error text.
+        x.failure = { kind: outcome.kind, message: outcome.error === null ? null : errorText(outcome.error) };
         throw new GatewayError(FAILURES[outcome.kind].error);
       }
-      logRefusal(x, d, zai);
       passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
     retries++;
-    if (zai !== undefined && isThrottlingStatus(outcome.status)) {
-      d.log.info(
-        {
-          requestId: x.id,
-          class: zai.class,
-          code: zai.code,
-          attempt: retries,
-          delayMs: decision.delayMs,
-        },
-        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${retries}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
-      );
-    }
+    // One line per retry; `attempt N of M` counts attempts as the access line's `attempts` does (the
+    // first is 1, M = MAX_RETRIES + 1; a 1302 requeued by admission is not one of them).
+    const what =
+      zai !== undefined
+        ? `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'})`
+        : (decision.reason ?? outcome.kind);
     d.log.info(
-      { requestId: x.id, reason: decision.reason, delayMs: decision.delayMs },
-      `Retry attempt ${retries}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
+      {
+        requestId: x.id,
+        reason: decision.reason,
+        class: zai?.class,
+        code: zai?.code ?? undefined,
+        attempt: retries + 1,
+        of: d.maxRetries + 1,
+        delayMs: decision.delayMs,
+      },
+      `Retrying after ${what}: attempt ${retries + 1} of ${d.maxRetries + 1} in ${fmtDelay(decision.delayMs)}`,
     );
     const tWait = process.hrtime.bigint();
     try {
       await d.clock.sleep(decision.delayMs, x.abort.signal);
     } catch {
-      d.log.info({ requestId: x.id }, 'Client abandoned request during retry wait');
-      return;
+      return; // the client left during the wait: its access line says client_closed
     }
     x.timing.waitNs += process.hrtime.bigint() - tWait;
     if (x.clientGone) return;
@@ -243,21 +241,6 @@ function admissionRequest(x: Exchange, attempt: number): AdmissionRequest {
     stream: x.stream,
     attempt,
   };
-}
-
-/** A refusal a person must see (fair use, billing: error; quota, permission, auth: warn). */
-function logRefusal(x: Exchange, d: ForwardDeps, zai: ZaiError): void {
-  const level = ZAI_CLASSES[zai.class].logLevel;
-  if (level === 'info') return;
-  const fields = { requestId: x.id, class: zai.class, code: zai.code, resetAtMs: zai.resetAtMs };
-  if (level === 'error') {
-    d.log.error(
-      fields,
-      `Z.AI refuses this account until a person acts: ${zai.class} (code ${zai.code ?? 'none'})`,
-    );
-  } else {
-    d.log.warn(fields, `Z.AI refused the request: ${zai.class} (code ${zai.code ?? 'none'}), not retried`);
-  }
 }
 
 function committedOutcome(x: Exchange): PermitOutcome {
@@ -289,10 +272,26 @@ function passThrough(
     if (o.status === 429 && body.length > RATE_LIMIT_REPLAY_BYTES)
       body = body.subarray(0, RATE_LIMIT_REPLAY_BYTES);
   }
+  const retry = zaiClientMayRetry(zai.class, o.status);
+  if (retry !== null) h['x-should-retry'] = String(retry);
   h['content-length'] = body.length;
-  x.error = { code: zai.code, class: zai.class };
+  x.error = { code: zai.code, class: zai.class, zai: true, resetAtMs: zai.resetAtMs };
   x.head(o.status, h);
   x.end(body);
+}
+
+/** Whether a client retry can help with a Z.AI error, for `x-should-retry`: the class's
+ *  `clientMayRetry` (quota, billing, auth… need a person or hours; pressure and overload pass).
+ *  An unclassified error is rate pressure only as a 429/529; otherwise (a bare 400 or 500) say
+ *  nothing and leave it to the client's own rules. */
+export function zaiClientMayRetry(cls: ZaiError['class'], status: number): boolean | null {
+  if (cls === 'unknown') return isThrottlingStatus(status) ? true : null;
+  return ZAI_CLASSES[cls].clientMayRetry;
+}
+
+function errorText(err: Error): string {
+  const code = (err as { code?: string }).code;
+  return code === undefined ? err.message : `${code}: ${err.message}`;
 }
 
 /** RFC 3339 UTC with second precision, as the Go proxy's headers and /health wrote it. */

@@ -1,7 +1,7 @@
 // The response tap of one accounted exchange: provider usage from the stream or body, or what is
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
 import { clientBucket } from '../admission/client-buckets.ts';
-import type { Exchange, ResponseTap } from '../exchange.ts';
+import type { Exchange, ResponseTap, SettledUsage } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CountTokensLocal } from './count-tokens.ts';
@@ -90,18 +90,19 @@ export class UsageTap implements ResponseTap {
   }
 
   /** Records what this exchange consumed; called once when it ends. */
-  settle(): void {
-    if (!this.saw2xx) return;
+  settle(): SettledUsage | null | Promise<SettledUsage | null> {
+    if (!this.saw2xx) return null;
     if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
     if (hasAny(this.usage)) {
-      record(this.ctx, this.x, this.usage, 'provider');
       this.offerCalibrationSample(this.usage);
-      return;
+      return record(this.ctx, this.x, this.usage, 'provider');
     }
-    this.estimateRest().then(
+    return this.estimateRest().then(
       (u) => record(this.ctx, this.x, u, 'estimate'),
-      (err) =>
-        this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
+      (err) => {
+        this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed');
+        return null;
+      },
     );
   }
 
@@ -211,12 +212,14 @@ function clientSeriesFor(ctx: TapContext, client: string): { tokens: Counter[]; 
   return c;
 }
 
-function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
+/** Counts tokens and cost; the access line reports them (its message is the `Token usage: …` text). */
+function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): SettledUsage {
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
   const series = seriesFor(ctx, model, tier, source);
   const client = clientBucket(x.client);
   const perClient = clientSeriesFor(ctx, client);
+  let costUsd = 0;
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
@@ -226,21 +229,17 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
     series.dirs[i]!.cost.inc(cost);
     perClient.tokens[i]!.inc(n);
     perClient.cost.inc(cost);
+    costUsd += cost;
   }
   series.plan.inc(ctx.plan.units(model, u, tier));
   ctx.sources[source][x.route.family].inc();
-  if (!ctx.log.isLevelEnabled('info')) return;
-  ctx.log.info(
-    {
-      requestId: x.id,
-      client,
-      model,
-      source,
-      input: u.input,
-      output: u.output,
-      cache_read: u.cache_read,
-      cache_write: u.cache_write,
-    },
-    `Token usage${source === 'estimate' ? ' (estimated)' : ''}: input=${u.input}, output=${u.output}, cache_read=${u.cache_read}, cache_write=${u.cache_write}`,
-  );
+  return {
+    input: u.input,
+    output: u.output,
+    cache_read: u.cache_read,
+    cache_write: u.cache_write,
+    source,
+    model,
+    costUsd,
+  };
 }
