@@ -10,6 +10,7 @@ import { type Admission, openAdmission } from './admission/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createAuth } from './http/auth.ts';
+import { createBodyBudget } from './http/body.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
 import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
@@ -102,10 +103,16 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     variant: cfg.DEPLOYMENT_VARIANT,
     version: cfg.ZAI_PROXY_VERSION,
     draining: () => http?.draining() ?? false,
+    token: cfg.METRICS_TOKEN,
   });
   http = createHttpServer({
     log,
-    maxRequestBytes: cfg.MAX_REQUEST_BYTES,
+    upload: {
+      maxBytes: cfg.MAX_REQUEST_BYTES,
+      idleMs: cfg.REQUEST_BODY_TIMEOUT,
+      minRate: cfg.REQUEST_BODY_MIN_RATE,
+    },
+    bodyBudget: createBodyBudget(cfg.MAX_BUFFERED_REQUEST_BYTES),
     routes: createRouteTable(cfg),
     ops,
     auth,

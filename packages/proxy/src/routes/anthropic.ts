@@ -9,6 +9,8 @@ const ANTHROPIC_TYPE: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'authentication_error',
   BODY_TOO_LARGE: 'request_too_large',
   INVALID_JSON: 'invalid_request_error',
+  REQUEST_TIMEOUT: 'invalid_request_error',
+  BODY_BUDGET_EXCEEDED: 'overloaded_error',
   UPSTREAM_UNREACHABLE: 'api_error',
   UPSTREAM_TIMEOUT: 'api_error',
   UPSTREAM_BAD_RESPONSE: 'api_error',

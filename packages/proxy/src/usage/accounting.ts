@@ -100,22 +100,24 @@ function readPricingFile(path: string): string {
 function createEnabledAccounting(ctx: TapContext): Accounting {
   return {
     prepare(x) {
-      if (x.json === null || (x.route.kind !== 'messages' && x.route.kind !== 'chat')) return;
+      if (x.route.kind !== 'messages' && x.route.kind !== 'chat') return;
       let strip = false;
       if (x.route.family === 'openai' && x.stream) {
-        const so = asObject(x.json.stream_options);
+        const so = asObject(x.streamOptions);
         if (so?.include_usage !== true) {
           // Z.AI sends stream usage only when asked; ask, and hide the extra chunk from this client.
           // A splice: the rest of the body goes upstream byte for byte.
-          x.body = setJsonMember(x.body, ['stream_options', 'include_usage'], 'true');
-          x.json.stream_options = { ...so, include_usage: true };
+          x.body = setJsonMember(x.body, ['stream_options', 'include_usage'], 'true', x.bodyEditRoom);
+          x.bodyEditRoom = false;
+          x.streamOptions = { ...so, include_usage: true };
+          if (x.json !== null) x.json.stream_options = x.streamOptions;
           strip = true;
         }
       }
       x.tap = new UsageTap(ctx, x, strip);
     },
     countTokensLocally(x) {
-      return timedCount(ctx, () => estimateInputTokens(ctx.counter, x.route.family, x.json));
+      return timedCount(ctx, () => estimateInputTokens(ctx.counter, x.route.family, x.requestJson()));
     },
     health: () => ({
       enabled: true,
