@@ -125,7 +125,7 @@ const Env = z.object({
   UPSTREAM_CONNECT_TIMEOUT: duration(10_000, 1), // 10 s
   UPSTREAM_HEADERS_TIMEOUT: duration(300_000, 1), // 5 min: a non-streaming answer sends headers only when generation ends
   // 7 min of silence between response chunks: GLM models can reason ~6 min before the next byte,
-  // and the proxy keeps the client's side alive meanwhile (STREAM_KEEPALIVE_INTERVAL).
+  // a turn Z.AI bills whether or not the proxy waits it out.
   UPSTREAM_IDLE_TIMEOUT: duration(420_000, 1),
   STREAM_KEEPALIVE_INTERVAL: duration(10_000, 0), // 10 s of upstream silence before a ping / keepalive comment; 0 = off
   METRICS_TOKEN: opt(z.string().optional()), // Bearer token for /metrics and /health; unset = open
