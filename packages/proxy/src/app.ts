@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { type Admission, openAdmission } from './admission/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { Exchange } from './exchange.ts';
 import { createAuth } from './http/auth.ts';
 import { createBodyBudget } from './http/body.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
@@ -16,10 +17,10 @@ import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { countTokensFallback } from './routes/count-tokens.ts';
+import { countTokensRoute } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
-import { type ForwardDeps, forward, type StatusFallback } from './upstream/forward.ts';
+import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
 import { type Accounting, createAccounting } from './usage/index.ts';
@@ -81,8 +82,9 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     },
   };
   // Route behaviour beyond plain forwarding, by route kind.
-  const fallbacks: Partial<Record<RouteKind, StatusFallback>> = {
-    count_tokens: countTokensFallback((x) => accounting.countTokensLocally(x)),
+  const countTokens = countTokensRoute(accounting, deps.clock);
+  const runners: Partial<Record<RouteKind, (x: Exchange) => Promise<void>>> = {
+    count_tokens: (x) => countTokens(x, (fallback) => forward(x, deps, fallback)),
   };
 
   const sections = {
@@ -118,7 +120,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     auth,
     metrics: createRequestMetrics(metrics),
     prepare: (x) => accounting.prepare(x),
-    run: (x) => forward(x, deps, fallbacks[x.route.kind]),
+    run: (x) => runners[x.route.kind]?.(x) ?? forward(x, deps),
   });
   const server = http;
 

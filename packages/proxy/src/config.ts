@@ -135,14 +135,19 @@ const Env = z.object({
   TOKEN_COUNTING_ENABLED: bool(true),
   TOKENIZER_MODEL: str('glm-4'),
   TOKENIZER_FALLBACK: bool(false), // force the bytes/4 counter (what happens when cl100k cannot load)
+  COUNT_TOKENS_UNSUPPORTED_TTL: duration(3_600_000, 0), // 1 h: after a 404/405/501, answer count_tokens locally without asking
+  TOKEN_CALIBRATION_INTERVAL: duration(10_000, 0), // 10 s: at most one calibration sample per model per interval
+  TOKEN_CALIBRATION_STATE_FILE: opt(z.string().optional()), // unset: the learned ratios live in memory only
+  TOKEN_CALIBRATION_STATE_MAX_AGE: duration(7 * 86_400_000, 0), // 7 days: an older snapshot is relearned
   PRICING_FILE: opt(z.string().optional()),
   PRICING_JSON: opt(z.string().optional()),
-  PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('02:00')),
-  PRICING_PEAK_END: opt(z.string().regex(hhmm, 'expected HH:MM').default('06:00')),
+  // Z.AI's peak hours: 14:00-18:00 Beijing time, every day.
+  PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('14:00')),
+  PRICING_PEAK_END: opt(z.string().regex(hhmm, 'expected HH:MM').default('18:00')),
   PRICING_TIMEZONE: opt(
     z
       .string()
-      .default('America/New_York')
+      .default('Asia/Shanghai')
       .refine((tz) => {
         try {
           new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -152,7 +157,7 @@ const Env = z.object({
         }
       }, 'expected an IANA time zone such as America/New_York'),
   ),
-  PRICING_PEAK_MULTIPLIER: num(2, 0),
+  PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
   ZAI_PROXY_VERSION: str('unknown'),
   ZAI_PROXY_COMMIT: str('unknown'),
   ZAI_PROXY_BUILD_TIME: str('unknown'),

@@ -9,6 +9,8 @@ const OVERHEAD_BUCKETS = [
 ];
 const TOKEN_COUNT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1];
 const TOKEN_RATE_SECONDS_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1];
+// Signed relative error of a local input estimate against Z.AI's count: (estimate − provider) / provider.
+const ESTIMATE_ERROR_BUCKETS = [-0.5, -0.3, -0.2, -0.1, -0.05, -0.02, 0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 const TOKEN_RATE_BUCKETS = [10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000];
 
 /** The proxy's metric set; create one per process (tests create one per proxy instance). */
@@ -119,6 +121,12 @@ export function createMetrics(variant: string) {
       labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source'] as const,
       registers: r,
     }),
+    planUnits: new Counter({
+      name: 'zai_proxy_plan_usage_units_total',
+      help: 'Estimated coding-plan quota consumption in plan units (full-price tokens times the model peak/off-peak multiplier).',
+      labelNames: ['model', 'variant', 'pricing_tier', 'source'] as const,
+      registers: r,
+    }),
     tokenCountDuration: new Histogram({
       name: 'zai_proxy_token_count_duration_seconds',
       help: 'Time spent counting tokens locally.',
@@ -138,6 +146,19 @@ export function createMetrics(variant: string) {
       help: 'Tokens per second of local tokenisation, by direction and model.',
       labelNames: ['direction', 'model', 'variant'] as const,
       buckets: TOKEN_RATE_BUCKETS,
+      registers: r,
+    }),
+    tokenCalibrationRatio: new Gauge({
+      name: 'zai_proxy_token_calibration_ratio',
+      help: "Learned ratio of Z.AI's input tokens to the local cl100k estimate, per model (applied to local count_tokens answers).",
+      labelNames: ['model', 'variant'] as const,
+      registers: r,
+    }),
+    tokenEstimateError: new Histogram({
+      name: 'zai_proxy_token_estimate_error_ratio',
+      help: "Relative error (estimate - provider) / provider of the local input estimate against Z.AI's reported input usage, raw and calibrated.",
+      labelNames: ['model', 'variant', 'estimate'] as const,
+      buckets: ESTIMATE_ERROR_BUCKETS,
       registers: r,
     }),
     tokenCountingMode: new Gauge({

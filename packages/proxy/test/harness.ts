@@ -1,6 +1,6 @@
 // Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports,
 // built by the composition root as main.ts builds it.
-import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
+import { type SimOptions, type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
 import type { Admission } from '../src/admission/index.ts';
 import { buildProxy, type ZaiProxy } from '../src/app.ts';
 import type { Clock } from '../src/clock.ts';
@@ -27,6 +27,8 @@ export interface StackOptions {
   clock?: Clock;
   accounting?: (m: Metrics) => Accounting;
   simApiKey?: string | null;
+  /** Further options of the simulated upstream (e.g. its token model). */
+  sim?: Omit<SimOptions, 'apiKey'>;
   signals?: SignalListener;
   admission?: Admission;
 }
@@ -49,7 +51,10 @@ export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const sim = await startSimUpstream(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY });
+  const sim = await startSimUpstream({
+    ...o.sim,
+    ...(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY }),
+  });
   try {
     return await startProxy(sim, o);
   } catch (err) {

@@ -6,4 +6,11 @@ export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from '
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';
 export { startSimUpstream } from './sim-upstream.ts';
 export { type Probe, type ProbeInit, probe, received, sha256, sseEvents, until } from './test-client.ts';
+export {
+  GLM_TOKEN_RATIO,
+  GLM_TOKENS_PER_MESSAGE,
+  glmInputTokens,
+  inputTokens,
+  type TokenModel,
+} from './token-model.ts';
 export { beijingTime } from './zai-errors.ts';

@@ -10,6 +10,7 @@ import type { QuotaState } from './quota.ts';
 import { findRoute, isAuthorized, type Route } from './routes.ts';
 import { createPlayer } from './scenario-player.ts';
 import { OK, parseScenario, type ScenarioSpec, validateScenario } from './scenarios.ts';
+import { inputTokens, type TokenModel } from './token-model.ts';
 
 export interface SimOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -20,6 +21,9 @@ export interface SimOptions {
   apiKey?: string;
   /** Words (and output tokens) per reply; default 12. */
   tokensPerReply?: number;
+  /** How input tokens are counted: 'bytes' (default, JSON bytes of messages / 4) or 'glm'
+   *  (cl100k_base × 1.27 plus template tokens, standing in for GLM's tokenizer). */
+  tokenModel?: TokenModel;
 }
 
 /** A scenario string (`name;k=v;...`, parsed like the x-sim-scenario header) or a spec. */
@@ -56,6 +60,9 @@ function checkOptions(opts: SimOptions): void {
     throw new RangeError(`SimOptions.tokensPerReply must be a non-negative integer, got ${t}`);
   }
   if (opts.apiKey === '') throw new RangeError('SimOptions.apiKey must not be empty (leave it unset)');
+  if (opts.tokenModel !== undefined && opts.tokenModel !== 'bytes' && opts.tokenModel !== 'glm') {
+    throw new RangeError(`SimOptions.tokenModel must be 'bytes' or 'glm', got ${String(opts.tokenModel)}`);
+  }
 }
 
 // Keeps what arrived even when the client goes away mid-body, so the journal shows it.
@@ -90,7 +97,13 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
   const failCounts = new Map<string, number>();
   const gate = createStreamGate();
   const quota: QuotaState = { startedAt: Math.floor(Date.now() / 1000) * 1000, tokensServed: 0 };
-  const play = createPlayer({ tokensPerReply: opts.tokensPerReply ?? DEFAULT_TOKENS_PER_REPLY, gate, quota });
+  const model = opts.tokenModel ?? 'bytes';
+  const play = createPlayer({
+    tokensPerReply: opts.tokensPerReply ?? DEFAULT_TOKENS_PER_REPLY,
+    inputTokens: (json) => inputTokens(model, json),
+    gate,
+    quota,
+  });
   const open = new Set<Exchange>();
   const sockets = new Set<Socket>();
   let nextId = 1; // never reset, so an id stays unique across reset()

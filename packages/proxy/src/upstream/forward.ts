@@ -17,6 +17,8 @@ import {
   classifyZaiError,
   codeLabel,
   DEFAULT_ZAI_ERROR_BODY_BYTES,
+  withHeaderReset,
+  ZAI_CLASSES,
   type ZaiError,
 } from './zai-classifier.ts';
 
@@ -120,10 +122,12 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       }
     }
 
+    const now = d.clock.now();
+    const headerRetryAfterMs = outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null;
     let zai: ZaiError | undefined;
     if (outcome.kind === 'status') {
       m.upstreamErrors.labels(String(outcome.status), v).inc();
-      zai = classifyZaiError(outcome.status, outcome.body);
+      zai = withHeaderReset(classifyZaiError(outcome.status, outcome.body), headerRetryAfterMs, now);
       if (zai.code !== null || isThrottlingStatus(outcome.status)) {
         m.zaiErrors.labels(zai.class, codeLabel(zai.code), v).inc();
       }
@@ -132,12 +136,11 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
     }
     permit.release(failedOutcome(outcome, zai), latencyMs);
 
-    const now = d.clock.now();
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
       zai,
-      headerRetryAfterMs: outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null,
+      headerRetryAfterMs,
       attempt,
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
@@ -163,6 +166,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         );
         throw new GatewayError(FAILURES[outcome.kind].error);
       }
+      logRefusal(x, d, zai);
       passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
@@ -208,6 +212,21 @@ function admissionRequest(x: Exchange, attempt: number): AdmissionRequest {
     stream: x.stream,
     attempt,
   };
+}
+
+/** A refusal a person must see (fair use, billing: error; quota, permission, auth: warn). */
+function logRefusal(x: Exchange, d: ForwardDeps, zai: ZaiError): void {
+  const level = ZAI_CLASSES[zai.class].logLevel;
+  if (level === 'info') return;
+  const fields = { requestId: x.id, class: zai.class, code: zai.code, resetAtMs: zai.resetAtMs };
+  if (level === 'error') {
+    d.log.error(
+      fields,
+      `Z.AI refuses this account until a person acts: ${zai.class} (code ${zai.code ?? 'none'})`,
+    );
+  } else {
+    d.log.warn(fields, `Z.AI refused the request: ${zai.class} (code ${zai.code ?? 'none'}), not retried`);
+  }
 }
 
 function committedOutcome(x: Exchange): PermitOutcome {

@@ -3,18 +3,24 @@
 import type { Exchange, ResponseTap } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { CountTokensLocal } from './count-tokens.ts';
 import { addUsage, usageOf } from './json-usage.ts';
 import { foldModel } from './models.ts';
+import type { PlanUsage } from './plan-units.ts';
 import type { Pricing } from './pricing.ts';
 import { estimateInputTokens } from './request-text.ts';
 import { createStreamObserver, type StreamObserver, type StreamResult } from './stream-observer.ts';
 import type { TokenCounter } from './tokenizer.ts';
 import { type ApiFamily, DIRECTIONS, type Usage } from './types.ts';
 
-/** What every tap of one proxy shares: the counter, prices and the bound series. */
+/** What every tap of one proxy shares: the counter, prices, plan units, the count_tokens
+ *  calibration and the bound series. */
 export interface TapContext {
   counter: TokenCounter;
   pricing: Pricing;
+  plan: PlanUsage;
+  /** Learns from provider usage; null only where a tap is built without calibration (tests). */
+  local: CountTokensLocal | null;
   metrics: Metrics;
   log: Logger;
   defaultModel: string;
@@ -86,6 +92,7 @@ export class UsageTap implements ResponseTap {
     if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
     if (hasAny(this.usage)) {
       record(this.ctx, this.x, this.usage, 'provider');
+      this.offerCalibrationSample(this.usage);
       return;
     }
     this.estimateRest().then(
@@ -93,6 +100,16 @@ export class UsageTap implements ResponseTap {
       (err) =>
         this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
     );
+  }
+
+  /** Anthropic Messages with provider usage: a calibration sample for local count_tokens answers
+   *  (only that API's count_tokens is answered locally, so only its estimate is calibrated). */
+  private offerCalibrationSample(u: Usage): void {
+    const x = this.x;
+    if (this.ctx.local === null || x.route.family !== 'anthropic' || x.route.kind !== 'messages') return;
+    if (x.json === null) return;
+    const model = foldModel(x.model ?? this.ctx.defaultModel);
+    this.ctx.local.learn(model, x.json, u.input + u.cache_read + u.cache_write);
   }
 
   private async estimateBody(outputText: string): Promise<Usage> {
@@ -141,7 +158,7 @@ export class UsageTap implements ResponseTap {
 
 /** Runs a local count and observes its duration (and the token-rate histograms when a direction is given). */
 export async function timedCount(
-  ctx: TapContext,
+  ctx: Pick<TapContext, 'metrics' | 'defaultModel'>,
   count: () => Promise<number>,
   direction?: 'input' | 'output',
   x?: Exchange,
@@ -159,8 +176,9 @@ export async function timedCount(
   return n;
 }
 
-/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS order. */
-type BoundSeries = { tokens: Counter; cost: Counter }[];
+/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS
+ *  order, and the plan-units counter of the same labels. */
+type BoundSeries = { dirs: { tokens: Counter; cost: Counter }[]; plan: Counter };
 interface Counter {
   inc(n?: number): void;
 }
@@ -172,10 +190,13 @@ function seriesFor(ctx: TapContext, model: string, tier: string, source: string)
   let s = ctx.series.get(key);
   if (s === undefined) {
     const m = ctx.metrics;
-    s = DIRECTIONS.map((d) => ({
-      tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
-      cost: m.costTotal.labels(d, model, m.variant, tier, source),
-    }));
+    s = {
+      dirs: DIRECTIONS.map((d) => ({
+        tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
+        cost: m.costTotal.labels(d, model, m.variant, tier, source),
+      })),
+      plan: m.planUnits.labels(model, m.variant, tier, source),
+    };
     ctx.series.set(key, s); // bounded: folded models × 2 tiers × 2 sources
   }
   return s;
@@ -189,9 +210,10 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
     const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
-    series[i]!.tokens.inc(n);
-    series[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
+    series.dirs[i]!.tokens.inc(n);
+    series.dirs[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
   }
+  series.plan.inc(ctx.plan.units(model, u, tier));
   ctx.sources[source][x.route.family].inc();
   if (!ctx.log.isLevelEnabled('info')) return;
   ctx.log.info(
