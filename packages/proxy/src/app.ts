@@ -22,6 +22,7 @@ import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
+import { keepaliveOptions } from './upstream/keepalive.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
 import { type Accounting, createAccounting } from './usage/index.ts';
 
@@ -76,6 +77,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     maxResponseBuffer: cfg.MAX_RESPONSE_BUFFER_BYTES,
     headersTimeoutMs: cfg.UPSTREAM_HEADERS_TIMEOUT,
     idleTimeoutMs: cfg.UPSTREAM_IDLE_TIMEOUT,
+    keepalive: keepaliveOptions(cfg.STREAM_KEEPALIVE_INTERVAL, metrics),
     credential: (x) => {
       const key = zaiKey ?? clientCredential(x.req.headers);
       return key === null ? null : x.route.surface.credentialHeaders(key);
