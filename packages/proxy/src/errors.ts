@@ -16,6 +16,11 @@ export const ERRORS = {
     class: 'client',
     message: 'request body not received in time (REQUEST_BODY_TIMEOUT, REQUEST_BODY_MIN_RATE)',
   },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    class: 'client',
+    message: 'too many request headers (more than 256)',
+  },
   BODY_BUDGET_EXCEEDED: {
     status: 503,
     class: 'admission',

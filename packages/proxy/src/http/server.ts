@@ -43,6 +43,11 @@ export interface HttpServer {
 const UPLOAD_ERRORS = new Set(['BODY_TOO_LARGE', 'BODY_BUDGET_EXCEEDED', 'REQUEST_TIMEOUT']);
 /** Bodies up to this size keep their parsed tree for the whole exchange; see Exchange.json. */
 const KEEP_PARSED_BYTES = 1024 * 1024;
+/** Request headers a proxied request may carry. Node's own limit is on their bytes (16 KiB) and
+ *  past 2,000 it drops the rest silently; a request with thousands of short headers would otherwise
+ *  be forwarded with them all (an upstream that keeps only its first 1,000 then never sees the
+ *  credential the proxy adds). Clients send a few dozen. */
+const MAX_HEADERS = 256;
 /** A refused request's body up to this size is read and dropped to keep the connection. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
@@ -87,6 +92,10 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     if (req.method !== route.spec.method && !(req.method === 'HEAD' && route.spec.method === 'GET')) {
       res.setHeader('allow', route.spec.method === 'GET' ? 'GET, HEAD' : route.spec.method);
       reject(req, res, route.surface, new GatewayError('METHOD_NOT_ALLOWED'), route);
+      return;
+    }
+    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+      reject(req, res, route.surface, new GatewayError('HEADERS_TOO_LARGE'), route);
       return;
     }
     if (draining) {
@@ -186,7 +195,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       // The head has REQUEST_BODY_TIMEOUT to arrive; the body its own idle and rate rules (readBody).
       headersTimeout: o.upload.idleMs,
       requestTimeout: 0,
-      connectionsCheckingInterval: Math.max(Math.min(o.upload.idleMs / 4, 30_000), 10),
+      connectionsCheckingInterval: Math.max(Math.min(Math.floor(o.upload.idleMs / 4), 30_000), 10),
     },
     (req, res) => {
       handle(req, res).catch((err) => {

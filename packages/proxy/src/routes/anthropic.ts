@@ -10,6 +10,7 @@ const ANTHROPIC_TYPE: Record<ErrorCode, string> = {
   BODY_TOO_LARGE: 'request_too_large',
   INVALID_JSON: 'invalid_request_error',
   REQUEST_TIMEOUT: 'invalid_request_error',
+  HEADERS_TOO_LARGE: 'invalid_request_error',
   BODY_BUDGET_EXCEEDED: 'overloaded_error',
   UPSTREAM_UNREACHABLE: 'api_error',
   UPSTREAM_TIMEOUT: 'api_error',

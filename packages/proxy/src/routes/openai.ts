@@ -10,6 +10,7 @@ const OPENAI_TYPE: Record<ErrorCode, string> = {
   BODY_TOO_LARGE: 'invalid_request_error',
   INVALID_JSON: 'invalid_request_error',
   REQUEST_TIMEOUT: 'invalid_request_error',
+  HEADERS_TOO_LARGE: 'invalid_request_error',
   BODY_BUDGET_EXCEEDED: 'server_error',
   UPSTREAM_UNREACHABLE: 'server_error',
   UPSTREAM_TIMEOUT: 'server_error',

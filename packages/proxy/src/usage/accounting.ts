@@ -82,7 +82,24 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     log.info(`Token calibration state ${statePath}: restored ${n} model ratio(s)`);
   }
   const local = createCountTokensLocal({
-    estimate: (json) => timedCount(base, () => estimateInputTokens(counter, 'anthropic', json)),
+    estimate: (json, bodyBytes) =>
+      timedCount(base, () =>
+        estimateInputTokens(
+          counter,
+          'anthropic',
+          json,
+          bodyBytes === undefined
+            ? undefined
+            : {
+                bodyBytes,
+                degraded: (err) =>
+                  log.warn(
+                    { err: err.message, estimate: 'bytes/4' },
+                    'count_tokens estimate degraded to request bytes/4',
+                  ),
+              },
+        ),
+      ),
     metrics,
     log,
     now: Date.now,
@@ -150,7 +167,7 @@ function createEnabledAccounting(ctx: TapContext & { local: CountTokensLocal }):
       x.tap = new UsageTap(ctx, x, strip);
     },
     countTokensLocally(x) {
-      return ctx.local.answer(foldModel(x.model ?? ctx.defaultModel), x.requestJson());
+      return ctx.local.answer(foldModel(x.model ?? ctx.defaultModel), x.requestJson(), x.body.length);
     },
     local: ctx.local,
     health: () => ({
