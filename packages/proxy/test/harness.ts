@@ -1,5 +1,7 @@
 // Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports,
 // built by the composition root as main.ts builds it.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type SimOptions, type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
 import type { Admission } from '../src/admission/index.ts';
 import { buildProxy, type ZaiProxy } from '../src/app.ts';
@@ -11,6 +13,7 @@ import type { SignalListener } from '../src/upstream/signals.ts';
 import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
+let stacks = 0;
 
 export interface Stack {
   sim: SimUpstream;
@@ -34,7 +37,7 @@ export interface StackOptions {
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
-export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
+export function fakeClock(start = Date.now()): Clock & { waits: number[]; advance(ms: number): void } {
   const waits: number[] = [];
   let now = start;
   return {
@@ -46,6 +49,10 @@ export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
       if (signal.aborted) return Promise.reject(new Error('aborted'));
       now += ms;
       return Promise.resolve();
+    },
+    /** Moves wall time on (a quota reset, a probe interval) without a wait. */
+    advance(ms) {
+      now += ms;
     },
   };
 }
@@ -63,12 +70,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
+/** A proxy in front of an existing sim (two replicas of one account share one sim). */
+export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   const cfg = loadConfig({
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    ZAI_QUOTA_BASE_URL: sim.url, // polled only with QUOTA_POLL_ENABLED
     LOG_LEVEL: 'debug',
+    // Each stack learns alone: no state file shared between tests (or with a proxy on this machine).
+    RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-test-state-${process.pid}-${++stacks}.json`),
     ...o.env,
   });
   const logs: string[] = [];

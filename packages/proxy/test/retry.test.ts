@@ -26,12 +26,19 @@ describe('retry engine', () => {
   let s: Stack;
   let timers: ReturnType<typeof fakeClock>;
   const signals: UpstreamSignal[] = [];
-  const env = { MAX_RETRIES: '2' };
+  // The retry policy on its own: with the concurrency limit on, a 1302 is requeued by admission
+  // instead (test/admission-limits.test.ts), and the quota gate would refuse what follows a quota
+  // answer (its own tests are in quota-gate.test.ts).
+  const env = { MAX_RETRIES: '2', CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false' };
   const restart = async (e: Record<string, string> = env) => {
     await s?.close();
     timers = fakeClock();
     signals.length = 0;
-    s = await startStack({ env: e, clock: timers, signals: (x) => void signals.push(x) });
+    s = await startStack({
+      env: { CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false', ...e },
+      clock: timers,
+      signals: (x) => void signals.push(x),
+    });
   };
   before(() => restart());
   afterEach(() => {
@@ -346,7 +353,7 @@ describe('retry waits are cancelled when the client leaves', () => {
           waiting?.();
         }),
     };
-    const s = await startStack({ clock: timers });
+    const s = await startStack({ clock: timers, env: { CONCURRENCY_ENABLED: 'false' } });
     try {
       s.sim.enqueue('zai_error;status=429;code=1302;retry_after_header=60', 'ok');
       const inWait = new Promise<void>((r) => {
@@ -369,7 +376,7 @@ describe('retry waits are cancelled when the client leaves', () => {
 describe('what the SDKs see', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack();
+    s = await startStack({ env: { QUOTA_GATE_ENABLED: 'false' } });
   });
   after(() => s.close());
 

@@ -13,4 +13,6 @@ export {
   inputTokens,
   type TokenModel,
 } from './token-model.ts';
+export type { VirtualClock } from './virtual-clock.ts';
+export { createVirtualClock, seededRandom } from './virtual-clock.ts';
 export { beijingTime } from './zai-errors.ts';

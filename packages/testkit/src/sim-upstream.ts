@@ -11,6 +11,7 @@ import { findRoute, isAuthorized, type Route } from './routes.ts';
 import { createPlayer } from './scenario-player.ts';
 import { OK, parseScenario, type ScenarioSpec, validateScenario } from './scenarios.ts';
 import { inputTokens, type TokenModel } from './token-model.ts';
+import { zaiError } from './zai-errors.ts';
 
 export interface SimOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -24,6 +25,9 @@ export interface SimOptions {
   /** How input tokens are counted: 'bytes' (default, JSON bytes of messages / 4) or 'glm'
    *  (cl100k_base × 1.27 plus template tokens, standing in for GLM's tokenizer). */
   tokenModel?: TokenModel;
+  /** Account-wide cap on generating requests in flight (messages, chat completions): one more is
+   *  answered at once with Z.AI's 429 code 1302, as Z.AI limits an account. Unset: no cap. */
+  maxInFlight?: number;
 }
 
 /** A scenario string (`name;k=v;...`, parsed like the x-sim-scenario header) or a spec. */
@@ -40,6 +44,10 @@ export interface SimUpstream {
   advance(): void;
   /** Polls the journal until pred holds; rejects after timeoutMs (default 2000). */
   waitFor(pred: (j: JournalEntry[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Changes the account-wide in-flight cap (null removes it), as Z.AI moves it without notice. */
+  setMaxInFlight(n: number | null): void;
+  /** Generating requests in flight now, and the most seen at once since start or reset(). */
+  inFlight(): { now: number; peak: number };
   /** Clears journal, queue, fail_then_ok counters, banked advances and the quota's token count. */
   reset(): void;
   /** Closes the server and destroys open sockets. */
@@ -63,7 +71,18 @@ function checkOptions(opts: SimOptions): void {
   if (opts.tokenModel !== undefined && opts.tokenModel !== 'bytes' && opts.tokenModel !== 'glm') {
     throw new RangeError(`SimOptions.tokenModel must be 'bytes' or 'glm', got ${String(opts.tokenModel)}`);
   }
+  checkCap(opts.maxInFlight);
 }
+
+function checkCap(n: number | null | undefined): void {
+  if (n !== undefined && n !== null && (!Number.isInteger(n) || n < 0)) {
+    throw new RangeError(`maxInFlight must be a non-negative integer, got ${n}`);
+  }
+}
+
+/** Routes that generate, and so count against Z.AI's concurrency limit. */
+const CAPPED_ROUTES = new Set(['messages', 'chat_completions']);
+const CONCURRENCY_ERROR = zaiError({ name: 'zai_error', code: '1302' });
 
 // Keeps what arrived even when the client goes away mid-body, so the journal shows it.
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -107,6 +126,9 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
   const open = new Set<Exchange>();
   const sockets = new Set<Socket>();
   let nextId = 1; // never reset, so an id stays unique across reset()
+  let cap = opts.maxInFlight ?? null;
+  let inFlight = 0;
+  let peak = 0;
 
   // Header first, then the route's next queued scenario, then ok. A string is the error message.
   function pick(req: IncomingMessage, route: Route): ScenarioSpec | string {
@@ -151,6 +173,18 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
     }
     if (!isAuthorized(route, req.headers, opts.apiKey)) {
       return sendBody(x, 401, JSON_TYPE, authErrorBody(route.surface));
+    }
+    if (cap !== null && CAPPED_ROUTES.has(route.name)) {
+      if (inFlight >= cap) {
+        entry.scenario = 'concurrency_cap';
+        const e = CONCURRENCY_ERROR;
+        return sendBody(x, e.status, JSON_TYPE, e.body, undefined, e.headers);
+      }
+      inFlight++;
+      if (inFlight > peak) peak = inFlight;
+      res.once('close', () => {
+        inFlight--;
+      });
     }
     const spec = pick(req, route);
     if (typeof spec === 'string') {
@@ -203,6 +237,11 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
       for (const spec of specs) queue.push(...expand(spec));
     },
     advance: () => gate.advance(),
+    setMaxInFlight(n) {
+      checkCap(n);
+      cap = n;
+    },
+    inFlight: () => ({ now: inFlight, peak }),
     async waitFor(pred, timeoutMs = DEFAULT_WAIT_MS) {
       const deadline = Date.now() + timeoutMs;
       while (!pred(journal)) {
@@ -220,6 +259,7 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
       failCounts.clear();
       gate.reset();
       quota.tokensServed = 0;
+      peak = inFlight;
     },
     async close() {
       // The sim ends these itself, so they are not journalled as client aborts.

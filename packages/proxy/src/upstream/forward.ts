@@ -57,6 +57,10 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
   const q = x.req.url!.indexOf('?');
   const path = q === -1 ? x.route.upstreamPath : x.route.upstreamPath + x.req.url!.slice(q);
 
+  // `attempt` counts every upstream attempt; `retries` only those the retry policy scheduled: a 1302
+  // requeued by admission is not one of MAX_RETRIES.
+  let retries = 0;
+  let requeued = false;
   for (let attempt = 0; ; attempt++) {
     const tAdmit = process.hrtime.bigint();
     let permit: Permit;
@@ -71,7 +75,8 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       permit.release(CANCELLED, 0);
       return;
     }
-    if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
+    if (attempt > 0 && !requeued) m.retryAttempts.labels('retry', v).inc();
+    requeued = false;
 
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
@@ -140,12 +145,36 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
     }
     permit.release(failedOutcome(outcome, zai), latencyMs);
 
+    if (
+      zai?.class === 'concurrency' &&
+      d.admission.requeuesConcurrency === true &&
+      isThrottlingStatus(outcome.status)
+    ) {
+      // Z.AI's account is full: admission has cut its limit and puts this attempt back at the head of
+      // its queue, within the request's wait budget. No back-off, no retry spent.
+      d.signals.publish({
+        type: 'zai_error',
+        status: outcome.status,
+        class: zai.class,
+        code: zai.code,
+        resetAtMs: zai.resetAtMs,
+        client: x.client,
+        feedRateLimiter: false,
+      });
+      d.log.debug(
+        { requestId: x.id, attempt: attempt + 1 },
+        '1302 concurrency: requeued for the next free slot',
+      );
+      requeued = true;
+      continue;
+    }
+
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
       zai,
       headerRetryAfterMs,
-      attempt,
+      attempt: retries,
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
       nowMs: now,
@@ -158,6 +187,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        client: x.client,
         feedRateLimiter: decision.feedRateLimiter,
       });
     }
@@ -175,21 +205,22 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
+    retries++;
     if (zai !== undefined && isThrottlingStatus(outcome.status)) {
       d.log.info(
         {
           requestId: x.id,
           class: zai.class,
           code: zai.code,
-          attempt: attempt + 1,
+          attempt: retries,
           delayMs: decision.delayMs,
         },
-        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${attempt + 1}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
+        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${retries}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
       );
     }
     d.log.info(
       { requestId: x.id, reason: decision.reason, delayMs: decision.delayMs },
-      `Retry attempt ${attempt + 1}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
+      `Retry attempt ${retries}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
     );
     const tWait = process.hrtime.bigint();
     try {

@@ -117,6 +117,7 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     log,
     defaultModel: cfg.TOKENIZER_MODEL,
     series: new Map(),
+    clients: new Map(),
     sources: { provider: src('provider'), estimate: src('estimate') },
   });
 }

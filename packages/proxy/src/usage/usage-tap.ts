@@ -1,5 +1,6 @@
 // The response tap of one accounted exchange: provider usage from the stream or body, or what is
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
+import { clientBucket } from '../admission/client-buckets.ts';
 import type { Exchange, ResponseTap } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -25,6 +26,8 @@ export interface TapContext {
   log: Logger;
   defaultModel: string;
   series: Map<string, BoundSeries>;
+  /** Per-client tokens (DIRECTIONS order) and cost, by client label. */
+  clients: Map<string, { tokens: Counter[]; cost: Counter }>;
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
 }
 
@@ -202,16 +205,35 @@ function seriesFor(ctx: TapContext, model: string, tier: string, source: string)
   return s;
 }
 
+// Bounded: configured client names, or the 64 source buckets.
+function clientSeriesFor(ctx: TapContext, client: string): { tokens: Counter[]; cost: Counter } {
+  let c = ctx.clients.get(client);
+  if (c === undefined) {
+    const m = ctx.metrics;
+    c = {
+      tokens: DIRECTIONS.map((d) => m.clientTokens.labels(client, d, m.variant)),
+      cost: m.clientCost.labels(client, m.variant),
+    };
+    ctx.clients.set(client, c);
+  }
+  return c;
+}
+
 function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
   const series = seriesFor(ctx, model, tier, source);
+  const client = clientBucket(x.client);
+  const perClient = clientSeriesFor(ctx, client);
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
+    const cost = ctx.pricing.cost(model, d, n, tier);
     series.dirs[i]!.tokens.inc(n);
-    series.dirs[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
+    series.dirs[i]!.cost.inc(cost);
+    perClient.tokens[i]!.inc(n);
+    perClient.cost.inc(cost);
   }
   series.plan.inc(ctx.plan.units(model, u, tier));
   ctx.sources[source][x.route.family].inc();
@@ -219,6 +241,7 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
   ctx.log.info(
     {
       requestId: x.id,
+      client,
       model,
       source,
       input: u.input,
