@@ -38,6 +38,10 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'packages/proxy/src/ma
     ZAI_OPENAI_TARGET_URL: `http://127.0.0.1:${sinkPort}/api/paas/v4`,
     UPSTREAM_HEADERS_TIMEOUT: '10m',
     MAX_BUFFERED_REQUEST_BYTES: String((BODIES + 1) * MB * 1024 * 1024),
+    // Admission off: every body goes upstream at once, so the bytes upstream received are the
+    // bytes the proxy holds (queued bodies would be held without being counted).
+    CONCURRENCY_ENABLED: 'false',
+    RATE_LIMIT_ENABLED: 'false',
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 });

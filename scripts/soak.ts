@@ -120,7 +120,9 @@ const KINDS: Kind[] = [
     weight: 4,
     scenario: 'fail_then_ok;times=1;with=zai_error;status=429;code=1302',
   },
-  { name: 'zai_429_quota', weight: 2, scenario: 'zai_error;status=429;code=1308' },
+  // A spent quota window closes the proxy's quota gate for the whole account until its reset: rare,
+  // and with a reset 3 s ahead, so the run goes on after it.
+  { name: 'zai_429_quota', weight: 0.015, scenario: 'zai_error;status=429;code=1308;reset=+3' },
   { name: 'zai_529', weight: 2, scenario: 'fail_then_ok;times=1;with=zai_error;status=529;code=1305' },
   { name: 'status_500', weight: 2, scenario: 'status;code=500' },
   { name: 'reset_before_headers', weight: 2, scenario: 'reset_before_headers' },
@@ -193,7 +195,9 @@ function one(base: string, k: Kind): Promise<string> {
         bytes += c.length;
         if (act === 'abort_mid_stream' && bytes > 0) req.destroy();
       });
-      res.on('end', () => resolve(res.complete ? `${status}` : `${status}_broken`));
+      const errText: Buffer[] = [];
+      if (status >= 400) res.on('data', (c: Buffer) => errText.push(c));
+      res.on('end', () => resolve(res.complete ? cause(status, res.headers, errText) : `${status}_broken`));
       res.on('error', () =>
         resolve(act === 'abort_mid_stream' ? 'client_left_mid_stream' : `${status}_broken`),
       );
@@ -211,6 +215,15 @@ function one(base: string, k: Kind): Promise<string> {
     if (act === 'abort_before_headers') setTimeout(() => req.destroy(), 300);
     req.end(payload);
   });
+}
+
+/** A status with its cause: Z.AI's error class, or the proxy's own error code (OpenAI envelope). */
+function cause(status: number, h: Record<string, string | string[] | undefined>, body: Buffer[]): string {
+  if (status < 400) return String(status);
+  const cls = h['x-zai-error-class'];
+  if (typeof cls === 'string') return `${status} ${cls}`;
+  const code = /"code":\s*"([a-z_]+)"/.exec(Buffer.concat(body).toString())?.[1];
+  return code === undefined ? String(status) : `${status} ${code}`;
 }
 
 /** Headers and part of a body, then silence: the proxy must answer 408 and let go. */
