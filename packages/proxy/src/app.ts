@@ -16,6 +16,7 @@ import type { Exchange } from './exchange.ts';
 import { createAccessLog } from './http/access-log.ts';
 import { createAdminRoutes } from './http/admin-routes.ts';
 import { createAuth } from './http/auth.ts';
+import { createBodyBudget } from './http/body.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
 import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
@@ -30,6 +31,7 @@ import { openai } from './routes/openai.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
+import { keepaliveOptions } from './upstream/keepalive.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
 import { type Accounting, createAccounting } from './usage/index.ts';
 
@@ -107,6 +109,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     maxResponseBuffer: cfg.MAX_RESPONSE_BUFFER_BYTES,
     headersTimeoutMs: cfg.UPSTREAM_HEADERS_TIMEOUT,
     idleTimeoutMs: cfg.UPSTREAM_IDLE_TIMEOUT,
+    keepalive: keepaliveOptions(cfg.STREAM_KEEPALIVE_INTERVAL, metrics),
     credential: (x) => {
       const key = zaiKey ?? clientCredential(x.req.headers);
       return key === null ? null : x.route.surface.credentialHeaders(key);
@@ -140,10 +143,16 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     endpoints: [anthropic, openai].flatMap((api) => api.routes.map((r) => `${r.method} ${r.template}`)),
     dashboardUrl: cfg.DASHBOARD_URL,
     draining: () => http?.draining() ?? false,
+    token: cfg.METRICS_TOKEN,
   });
   http = createHttpServer({
     log,
-    maxRequestBytes: cfg.MAX_REQUEST_BYTES,
+    upload: {
+      maxBytes: cfg.MAX_REQUEST_BYTES,
+      idleMs: cfg.REQUEST_BODY_TIMEOUT,
+      minRate: cfg.REQUEST_BODY_MIN_RATE,
+    },
+    bodyBudget: createBodyBudget(cfg.MAX_BUFFERED_REQUEST_BYTES),
     routes: createRouteTable(cfg),
     ops,
     admin: createAdminRoutes({

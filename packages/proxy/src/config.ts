@@ -164,10 +164,18 @@ const Env = z.object({
   PROXY_API_KEYS: list,
   DEPLOYMENT_VARIANT: str('production'),
   MAX_REQUEST_BYTES: int(32 * 1024 * 1024, 1), // 32 MiB: the Anthropic Messages request limit
+  // 256 MiB held for request bodies at once, queued requests included: 8 maximum-size bodies
+  MAX_BUFFERED_REQUEST_BYTES: int(256 * 1024 * 1024, 1),
+  REQUEST_BODY_TIMEOUT: duration(15_000, 1), // 15 s without a byte of the request head or body: 408
+  REQUEST_BODY_MIN_RATE: int(1024, 0), // bytes/s an upload must average over each REQUEST_BODY_TIMEOUT window
   MAX_RESPONSE_BUFFER_BYTES: int(16 * 1024 * 1024, 1024), // 16 MiB of a non-streaming body held to validate it and add usage
   UPSTREAM_CONNECT_TIMEOUT: duration(10_000, 1), // 10 s
   UPSTREAM_HEADERS_TIMEOUT: duration(300_000, 1), // 5 min: a non-streaming answer sends headers only when generation ends
-  UPSTREAM_IDLE_TIMEOUT: duration(120_000, 1), // 2 min of silence between stream chunks
+  // 7 min of silence between response chunks: GLM models can reason ~6 min before the next byte,
+  // a turn Z.AI bills whether or not the proxy waits it out.
+  UPSTREAM_IDLE_TIMEOUT: duration(420_000, 1),
+  STREAM_KEEPALIVE_INTERVAL: duration(10_000, 0), // 10 s of upstream silence before a ping / keepalive comment; 0 = off
+  METRICS_TOKEN: opt(z.string().optional()), // Bearer token for /metrics and /health; unset = open
   SHUTDOWN_TIMEOUT: duration(30_000, 0), // 30 s for in-flight requests to finish on SIGTERM
   MAX_RETRIES: int(3, 0, 20),
   MAX_RETRY_WAIT: duration(60_000, 0), // 60 s: a longer Retry-After goes back to the client instead of holding a slot

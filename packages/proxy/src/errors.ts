@@ -11,6 +11,21 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, class: 'client', message: 'method not allowed on this route' },
   UNAUTHORIZED: { status: 401, class: 'client', message: 'missing or invalid proxy API key' },
   BODY_TOO_LARGE: { status: 413, class: 'client', message: 'request body exceeds MAX_REQUEST_BYTES' },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    class: 'client',
+    message: 'request body not received in time (REQUEST_BODY_TIMEOUT, REQUEST_BODY_MIN_RATE)',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    class: 'client',
+    message: 'too many request headers (more than 256)',
+  },
+  BODY_BUDGET_EXCEEDED: {
+    status: 503,
+    class: 'admission',
+    message: 'the proxy holds too many request body bytes (MAX_BUFFERED_REQUEST_BYTES)',
+  },
   INVALID_JSON: { status: 400, class: 'client', message: 'request body is not valid JSON' },
   UPSTREAM_UNREACHABLE: { status: 502, class: 'upstream', message: 'upstream connection failed' },
   UPSTREAM_TIMEOUT: { status: 504, class: 'upstream', message: 'upstream did not answer in time' },

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ClientIdentity } from './http/auth.ts';
+import { parseObject } from './json.ts';
 import type { ResolvedRoute } from './routes/index.ts';
 
 /** Observes (and, where the contract allows, amends) a 2xx response on its way to the client. */
@@ -83,10 +84,19 @@ export class Exchange {
   readonly abort = new AbortController();
   /** Request body as it goes upstream. */
   body: Buffer = EMPTY;
-  /** Parsed request JSON (POST routes), else null. */
+  /** The body's backing store has room past its end for an in-place edit (json-splice `spare`);
+   *  true for a body read with a declared length, false once an edit used the room. */
+  bodyEditRoom = false;
+  /** Bytes of this request's body taken from the process-wide body budget (given back at the end). */
+  heldBodyBytes = 0;
+  /** Parsed request JSON of a POST body up to 1 MiB, else null; read it through requestJson().
+   *  A larger body's tree is never kept: it would double the memory the body holds while it
+   *  waits, and only a local estimate needs it (parsed again then). */
   json: Record<string, unknown> | null = null;
   /** `model` as sent by the client, or null. */
   model: string | null = null;
+  /** The request's top-level `stream_options` (OpenAI), as sent; undefined when absent. */
+  streamOptions: unknown = undefined;
   /** The client asked for a stream. */
   stream = false;
   /** Set when the client disconnected before the response finished. */
@@ -113,6 +123,11 @@ export class Exchange {
   ) {
     this.timing = { arrived: process.hrtime.bigint(), ready: 0n, firstByte: 0n, waitNs: 0n, callbackMs: 0 };
     this.id = requestIdOf(req);
+  }
+
+  /** The request JSON: the kept tree, or the body parsed again (null if it is not an object). */
+  requestJson(): Record<string, unknown> | null {
+    return this.json ?? parseObject(this.body);
   }
 
   /** Final status sent to the client (0 until headers go out). */

@@ -26,7 +26,12 @@ interface Member {
  * created; a value on the path that is not an object is replaced. `body` must be valid JSON (the
  * caller has parsed it) whose top level is an object.
  */
-export function setJsonMember(body: Buffer, path: readonly string[], valueJson: string): Buffer {
+export function setJsonMember(
+  body: Buffer,
+  path: readonly string[],
+  valueJson: string,
+  spare = false,
+): Buffer {
   if (path.length === 0) throw new Error('setJsonMember: empty path');
   let open = skipSpace(body, 0);
   if (body[open] !== OPEN_OBJECT) throw new Error('setJsonMember: the top level is not an object');
@@ -37,19 +42,29 @@ export function setJsonMember(body: Buffer, path: readonly string[], valueJson: 
       const last = members.at(-1);
       const at = last === undefined ? open + 1 : last.valueEnd;
       const member = `${JSON.stringify(path[d])}:${nest(path, d + 1, valueJson)}`;
-      return splice(body, at, at, last === undefined ? member : `,${member}`);
+      return splice(body, at, at, last === undefined ? member : `,${member}`, spare);
     }
     if (d === path.length - 1 || body[m.valueStart] !== OPEN_OBJECT) {
-      return splice(body, m.valueStart, m.valueEnd, nest(path, d + 1, valueJson));
+      return splice(body, m.valueStart, m.valueEnd, nest(path, d + 1, valueJson), spare);
     }
     open = m.valueStart;
   }
 }
 
-/** Replaces bytes [start, end) of `b` with `text`. */
-export function splice(b: Buffer, start: number, end: number, text: string): Buffer {
+/** Replaces bytes [start, end) of `b` with `text`. With `spare`, the bytes of b's backing store past
+ *  its end belong to the caller, and an edit that fits there is made in place: a large request body
+ *  is then not held twice (the copy would stay in memory until the next collection). */
+export function splice(b: Buffer, start: number, end: number, text: string, spare = false): Buffer {
   const insert = Buffer.from(text, 'utf8');
-  const out = Buffer.allocUnsafe(b.length - (end - start) + insert.length);
+  const length = b.length - (end - start) + insert.length;
+  if (spare && b.byteOffset + length <= b.buffer.byteLength) {
+    // The view spans both lengths: a shorter edit moves the tail left from bytes past the result.
+    const room = Buffer.from(b.buffer, b.byteOffset, Math.max(length, b.length));
+    room.copyWithin(start + insert.length, end, b.length);
+    insert.copy(room, start);
+    return room.subarray(0, length);
+  }
+  const out = Buffer.allocUnsafe(length);
   b.copy(out, 0, 0, start);
   insert.copy(out, start);
   b.copy(out, start + insert.length, end);
@@ -153,4 +168,145 @@ function isDelimiter(c: number): boolean {
     c === 0x0a ||
     c === 0x0d
   );
+}
+
+/**
+ * True when `b` is one valid JSON text (RFC 8259 grammar; bytes inside strings are not checked as
+ * UTF-8, as JSON.parse of the decoded text would not reject them either). A loop with an explicit
+ * container stack: no strings or values are built, so a large body is checked without holding it
+ * a second time, and depth costs nothing but time.
+ */
+export function isValidJson(b: Buffer): boolean {
+  const n = b.length;
+  let stack = new Uint8Array(64); // OPEN_OBJECT or OPEN_ARRAY per open container
+  let depth = 0;
+  let i = skipSpace(b, 0);
+  // Expecting a value (true) or, inside a container, a separator or close (false).
+  for (;;) {
+    // --- a value at i
+    if (i >= n) return false;
+    const c = b[i]!;
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (depth === stack.length) {
+        const grown = new Uint8Array(stack.length * 2);
+        grown.set(stack);
+        stack = grown;
+      }
+      stack[depth++] = c;
+      i = skipSpace(b, i + 1);
+      if (b[i] === (c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) {
+        depth--;
+        i++;
+      } else if (c === OPEN_OBJECT) {
+        i = memberKey(b, i);
+        if (i < 0) return false;
+        continue;
+      } else continue;
+    } else if (c === QUOTE) {
+      i = validStringEnd(b, i);
+      if (i < 0) return false;
+    } else {
+      i = literalEnd(b, i);
+      if (i < 0) return false;
+    }
+    // --- after a value: close containers, or a separator then the next value
+    for (;;) {
+      i = skipSpace(b, i);
+      if (depth === 0) return i === n;
+      const top = stack[depth - 1];
+      const x = b[i];
+      if (x === COMMA) {
+        i = skipSpace(b, i + 1);
+        if (top === OPEN_OBJECT) {
+          i = memberKey(b, i);
+          if (i < 0) return false;
+        }
+        break;
+      }
+      if ((top === OPEN_OBJECT && x === CLOSE_OBJECT) || (top === OPEN_ARRAY && x === CLOSE_ARRAY)) {
+        depth--;
+        i++;
+        continue;
+      }
+      return false;
+    }
+  }
+}
+
+/** A key and its colon at i; the index of the value after them, or -1. */
+function memberKey(b: Buffer, i: number): number {
+  if (b[i] !== QUOTE) return -1;
+  const e = validStringEnd(b, i);
+  if (e < 0) return -1;
+  const colon = skipSpace(b, e);
+  if (b[colon] !== 0x3a) return -1;
+  return skipSpace(b, colon + 1);
+}
+
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+const ESCAPES = new Uint8Array(256);
+for (const c of '"\\/bfnrt') ESCAPES[c.charCodeAt(0)] = 1;
+
+/** Index past the string whose quote is at i, or -1 (unterminated, control byte, bad escape). */
+function validStringEnd(b: Buffer, i: number): number {
+  const n = b.length;
+  for (i++; i < n; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const e = b[++i];
+      if (e === undefined) return -1;
+      if (e === 0x75) {
+        if (!(HEX[b[i + 1]!] && HEX[b[i + 2]!] && HEX[b[i + 3]!] && HEX[b[i + 4]!])) return -1;
+        i += 4;
+      } else if (!ESCAPES[e]) return -1;
+    }
+  }
+  return -1;
+}
+
+const digit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** Index past the number or true/false/null at i, or -1. */
+function literalEnd(b: Buffer, i: number): number {
+  for (const word of LITERALS) {
+    if (b[i] === word[0]) {
+      for (let k = 1; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
+      return i + word.length;
+    }
+  }
+  if (b[i] === 0x2d) i++;
+  if (b[i] === 0x30) i++;
+  else if (digit(b[i])) while (digit(b[i])) i++;
+  else return -1;
+  if (b[i] === 0x2e) {
+    i++;
+    if (!digit(b[i])) return -1;
+    while (digit(b[i])) i++;
+  }
+  if (b[i] === 0x65 || b[i] === 0x45) {
+    i++;
+    if (b[i] === 0x2b || b[i] === 0x2d) i++;
+    if (!digit(b[i])) return -1;
+    while (digit(b[i])) i++;
+  }
+  return i;
+}
+
+const LITERALS = ['true', 'false', 'null'].map((w) => Buffer.from(w));
+
+/** The top-level members named in `keys` of a JSON object text, each parsed alone (the rest of the
+ *  body is never decoded); null when the top level is not an object. The body must be valid JSON. */
+export function topLevelMembers(b: Buffer, keys: readonly string[]): Record<string, unknown> | null {
+  const open = skipSpace(b, 0);
+  if (b[open] !== OPEN_OBJECT) return null;
+  const { members } = scanObject(b, open);
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const m = lastMember(b, members, k);
+    if (m !== undefined) out[k] = JSON.parse(b.toString('utf8', m.valueStart, m.valueEnd));
+  }
+  return out;
 }

@@ -100,6 +100,18 @@ export function createMetrics(variant: string) {
       labelNames: ['path', 'variant'] as const,
       registers: r,
     }),
+    requestOutcomes: new Counter({
+      name: 'zai_proxy_request_outcomes_total',
+      help: 'Proxied requests by how their response ended: completed, client_abort, upstream_broken, proxy_abort.',
+      labelNames: ['path', 'outcome', 'variant'] as const,
+      registers: r,
+    }),
+    streamKeepalives: new Counter({
+      name: 'zai_proxy_stream_keepalives_total',
+      help: 'Keepalives sent to stream clients while upstream was silent (Anthropic ping events, OpenAI comments).',
+      labelNames: ['api', 'variant'] as const,
+      registers: r,
+    }),
     retryAttempts: new Counter({
       name: 'zai_proxy_retry_attempts_total',
       help: 'Retry decisions by reason; reason="retry" counts every retry actually started.',

@@ -102,3 +102,18 @@ export function createAuth(
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
+
+/** True when the request carries `Authorization: Bearer <expected>`; compared in constant time
+ *  (equal-length digests), so the time taken says nothing about the token. For single operator
+ *  tokens: METRICS_TOKEN, and the admin and dashboard tokens. */
+export function bearerMatches(req: IncomingMessage, expected: string): boolean {
+  const h = req.headers.authorization;
+  const presented = typeof h === 'string' && /^bearer /i.test(h) ? h.slice(7).trim() : '';
+  return tokenMatches(presented, expected);
+}
+
+/** Constant-time equality of a presented secret and the expected one. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  const ok = timingSafeEqual(digest(presented), digest(expected));
+  return ok && presented.length > 0;
+}

@@ -1,29 +1,141 @@
-// The request body: read up to the configured limit, then parsed once as a JSON object.
+// The request body: read up to the configured limit within the process-wide budget of held body
+// bytes and against the upload timeouts, then parsed once as a JSON object.
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import { asObject, NOT_JSON, parseJson } from '../json.ts';
+import { isValidJson, topLevelMembers } from '../json-splice.ts';
 
-/** Reads a request body up to `limit` bytes; a larger one is a 413. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new GatewayError('BODY_TOO_LARGE'));
+/** Bytes held for request bodies across all requests, queued ones included (they are kept for
+ *  retries, admission and routing until the exchange ends). */
+export interface BodyBudget {
+  /** Takes n bytes; false (and nothing taken) when that would pass the limit. */
+  take(n: number): boolean;
+  give(n: number): void;
+  held(): number;
+}
+
+export function createBodyBudget(limit: number): BodyBudget {
+  let held = 0;
+  return {
+    take(n) {
+      if (held + n > limit) return false;
+      held += n;
+      return true;
+    },
+    give(n) {
+      held -= n;
+    },
+    held: () => held,
+  };
+}
+
+export interface UploadLimits {
+  /** Largest body. */
+  maxBytes: number;
+  /** Longest wait for the next byte, and the window the minimum rate is checked over. */
+  idleMs: number;
+  /** Bytes per second the upload must average over each idleMs window (0: no minimum). */
+  minRate: number;
+}
+
+/** The upload's verdict at the end of one window: pure, so the rule is tested without a clock.
+ *  A window with no byte is a stall; one with fewer than minRate × window bytes is too slow,
+ *  unless fewer than that were left to send. */
+export function uploadVerdict(
+  bytesInWindow: number,
+  windowMs: number,
+  remaining: number | null,
+  minRate: number,
+): 'ok' | 'stalled' | 'too_slow' {
+  if (bytesInWindow === 0) return 'stalled';
+  const need = Math.floor((minRate * windowMs) / 1000);
+  const owed = remaining === null ? need : Math.min(need, remaining + bytesInWindow);
+  return bytesInWindow < owed ? 'too_slow' : 'ok';
+}
+
+/**
+ * Reads a request body into one buffer. A larger one than maxBytes is a 413; passing the budget a
+ * 503 (BODY_BUDGET_EXCEEDED); an upload that stalls or crawls a 408. The bytes taken from the
+ * budget are reported through `held` as they are taken, so the caller gives back exactly those.
+ * With a declared length the buffer is allocated once (no chunk list, no concatenation copy), with
+ * EDIT_ROOM_BYTES to spare past its end, and the whole length is taken from the budget up front.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limits: UploadLimits,
+  budget: BodyBudget,
+  held: (n: number) => void,
+): Promise<Buffer> {
+  const declaredHeader = req.headers['content-length'];
+  const declared = declaredHeader === undefined ? null : Number(declaredHeader);
+  if (declared !== null && declared > limits.maxBytes)
+    return Promise.reject(new GatewayError('BODY_TOO_LARGE'));
+  if (declared === 0) return Promise.resolve(Buffer.alloc(0));
+  if (declared !== null) {
+    if (!budget.take(declared)) return Promise.reject(budgetError());
+    held(declared);
+  }
   return new Promise((resolve, reject) => {
+    // Unpooled, with room for the proxy's own small edits (json-splice's `spare`).
+    const whole = declared === null ? null : Buffer.allocUnsafeSlow(declared + EDIT_ROOM_BYTES);
     const chunks: Buffer[] = [];
     let size = 0;
+    let windowBytes = 0;
+    const timer = setInterval(() => {
+      const remaining = declared === null ? null : declared - size;
+      const v = uploadVerdict(windowBytes, limits.idleMs, remaining, limits.minRate);
+      windowBytes = 0;
+      if (v !== 'ok') fail(new GatewayError('REQUEST_TIMEOUT'));
+    }, limits.idleMs);
+    const done = () => {
+      clearInterval(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const fail = (e: Error) => {
+      done();
+      reject(e);
+    };
     const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.resume();
-        reject(new GatewayError('BODY_TOO_LARGE'));
+      windowBytes += c.length;
+      if (size + c.length > limits.maxBytes || (declared !== null && size + c.length > declared)) {
+        fail(new GatewayError('BODY_TOO_LARGE'));
         return;
       }
-      chunks.push(c);
+      if (whole !== null) {
+        c.copy(whole, size);
+      } else {
+        if (!budget.take(c.length)) {
+          fail(budgetError());
+          return;
+        }
+        held(c.length);
+        chunks.push(c);
+      }
+      size += c.length;
     };
+    const onEnd = () => {
+      done();
+      if (whole !== null) resolve(whole.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (e: Error) => fail(e);
+    const onClose = () => fail(new Error('client closed the connection during the upload'));
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
   });
+}
+
+/** Bytes past a declared-length body that the proxy may use to edit it in place: enough for the
+ *  `"stream_options":{"include_usage":true}` member. Such a body's backing store is its own. */
+export const EDIT_ROOM_BYTES = 64;
+
+function budgetError(): GatewayError {
+  return new GatewayError('BODY_BUDGET_EXCEEDED', undefined, 1);
 }
 
 /** The body as a JSON object; a 400 INVALID_JSON otherwise. */
@@ -33,4 +145,16 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   const o = asObject(v);
   if (o === null) throw new GatewayError('INVALID_JSON', 'request body must be a JSON object');
   return o;
+}
+
+/** Top-level fields the request path reads from a body without its tree. */
+export const TOP_LEVEL_FIELDS = ['model', 'stream', 'stream_options'] as const;
+
+/** A large body checked as parseJsonObject checks it, without building its tree: the grammar on its
+ *  bytes, then only its top-level `model`, `stream` and `stream_options` decoded. */
+export function parseLargeBody(body: Buffer): Record<string, unknown> {
+  if (!isValidJson(body)) throw new GatewayError('INVALID_JSON');
+  const top = topLevelMembers(body, TOP_LEVEL_FIELDS);
+  if (top === null) throw new GatewayError('INVALID_JSON', 'request body must be a JSON object');
+  return top;
 }

@@ -1,7 +1,8 @@
 // The proxy's own endpoints: `/` (an index: what this is and where to go), /health (composed from
 // each module's section), /healthz, /readyz, /metrics. None of them is counted as a request.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.ts';
+import { bearerMatches } from './auth.ts';
 
 /** A module's /health section, read on each request to /health. */
 export type HealthSection = () => unknown;
@@ -17,16 +18,21 @@ export interface OpsRoutesOptions {
   /** The dashboard's URL when one is configured. */
   dashboardUrl: string | undefined;
   draining(): boolean;
+  /** METRICS_TOKEN: when set, /metrics and /health need it as a Bearer token. */
+  token?: string | undefined;
 }
 
 export interface OpsRoutes {
   /** Answers `path` if it is an ops route; false when it is not one. */
-  handle(path: string, res: ServerResponse): boolean | Promise<boolean>;
+  handle(req: IncomingMessage, path: string, res: ServerResponse): boolean | Promise<boolean>;
   /** The /health document. */
   health(): Record<string, unknown>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const OPS_PATHS = new Set(['/health', '/healthz', '/readyz', '/metrics']);
+/** The paths that carry client names, spend and quota. */
+const GUARDED = new Set(['/health', '/metrics']);
 
 export function createOpsRoutes(o: OpsRoutesOptions): OpsRoutes {
   // Keys sorted, as the Go proxy's JSON encoder wrote them; sections are extended, never renamed.
@@ -51,7 +57,19 @@ export function createOpsRoutes(o: OpsRoutesOptions): OpsRoutes {
   });
   return {
     health,
-    handle(path, res) {
+    handle(req, path, res) {
+      if (!OPS_PATHS.has(path)) return false;
+      // Read-only endpoints: GET and HEAD (Node sends no body for HEAD), nothing else.
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { ...JSON_HEADERS, allow: 'GET, HEAD' }).end('{"error":"method not allowed"}');
+        return true;
+      }
+      if (o.token !== undefined && GUARDED.has(path) && !bearerMatches(req, o.token)) {
+        res
+          .writeHead(401, { ...JSON_HEADERS, 'www-authenticate': 'Bearer' })
+          .end('{"error":"METRICS_TOKEN required"}');
+        return true;
+      }
       switch (path) {
         case '/':
           res.writeHead(200, JSON_HEADERS).end(index); // node sends no body for HEAD

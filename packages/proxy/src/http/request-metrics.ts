@@ -17,7 +17,12 @@ interface PerRoute {
   firstByte: { observe(v: number): void };
   overhead: { observe(v: number): void };
   clientAborts: { inc(): void };
+  outcomes: Record<Outcome, { inc(): void }>;
 }
+
+/** How a proxied response ended (zai_proxy_request_outcomes_total). */
+export type Outcome = 'completed' | 'client_abort' | 'upstream_broken' | 'proxy_abort';
+const OUTCOMES: readonly Outcome[] = ['completed', 'client_abort', 'upstream_broken', 'proxy_abort'];
 
 export interface RequestMetrics {
   inflight(n: number): void;
@@ -26,7 +31,7 @@ export interface RequestMetrics {
   rejected(method: string, label: string, status: number): void;
   clientAbort(x: Exchange): void;
   /** Once per exchange, when its response closed. */
-  completed(x: Exchange, status: string, endNs: bigint): void;
+  completed(x: Exchange, status: string, endNs: bigint, outcome: Outcome): void;
 }
 
 export function createRequestMetrics(m: Metrics): RequestMetrics {
@@ -46,6 +51,9 @@ export function createRequestMetrics(m: Metrics): RequestMetrics {
         firstByte: m.timeToFirstByte.labels(label, v),
         overhead: m.overhead.labels(label, v),
         clientAborts: m.clientAborts.labels(label, v),
+        outcomes: Object.fromEntries(
+          OUTCOMES.map((o) => [o, m.requestOutcomes.labels(label, o, v)]),
+        ) as PerRoute['outcomes'],
       };
       perRoute.set(x.route, r);
     }
@@ -69,9 +77,10 @@ export function createRequestMetrics(m: Metrics): RequestMetrics {
     requestSize: (x, bytes) => route(x).requestSize.observe(bytes),
     rejected: (method, label, status) => m.requestsTotal.labels(method, label, String(status), v).inc(),
     clientAbort: (x) => route(x).clientAborts.inc(),
-    completed(x, status, end) {
+    completed(x, status, end, outcome) {
       const t = x.timing;
       const r = route(x);
+      r.outcomes[outcome].inc();
       const c = done(r, x, status);
       c.requests.inc();
       c.duration.observe(Number(end - t.arrived) / 1e9);

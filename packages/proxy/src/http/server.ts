@@ -12,14 +12,16 @@ import type { ApiSurface } from '../routes/types.ts';
 import type { AccessLog } from './access-log.ts';
 import type { AdminRoutes } from './admin-routes.ts';
 import type { Auth } from './auth.ts';
-import { parseJsonObject, readBody } from './body.ts';
+import { type BodyBudget, parseJsonObject, parseLargeBody, readBody, type UploadLimits } from './body.ts';
 import { writeError } from './error-response.ts';
 import type { OpsRoutes } from './ops-routes.ts';
 import type { RequestMetrics } from './request-metrics.ts';
 
 export interface HttpServerOptions {
   log: Logger;
-  maxRequestBytes: number;
+  upload: UploadLimits;
+  /** Bytes held for request bodies across requests. */
+  bodyBudget: BodyBudget;
   routes: RouteTable;
   ops: OpsRoutes;
   admin: AdminRoutes;
@@ -42,6 +44,36 @@ export interface HttpServer {
   drain(timeoutMs: number): Promise<void>;
 }
 
+const UPLOAD_ERRORS = new Set(['BODY_TOO_LARGE', 'BODY_BUDGET_EXCEEDED', 'REQUEST_TIMEOUT']);
+/** Bodies up to this size keep their parsed tree for the whole exchange; see Exchange.json. */
+const KEEP_PARSED_BYTES = 1024 * 1024;
+/** Request headers a proxied request may carry. Node's own limit is on their bytes (16 KiB) and
+ *  past 2,000 it drops the rest silently; a request with thousands of short headers would otherwise
+ *  be forwarded with them all (an upstream that keeps only its first 1,000 then never sees the
+ *  credential the proxy adds). Clients send a few dozen. */
+const MAX_HEADERS = 256;
+/** A refused request's body up to this size is read and dropped to keep the connection. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+function smallBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  if (cl === undefined) return req.headers['transfer-encoding'] === undefined;
+  return Number(cl) <= DRAIN_LIMIT_BYTES;
+}
+
+/** The raw answer to a request Node could not parse: 431 for an oversized head, 408 for a head
+ *  that did not arrive in time, 400 otherwise; always closing the connection. */
+export function clientErrorResponse(code: string | undefined): string {
+  const [status, text] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: { type: 'invalid_request_error', message: text.toLowerCase() } });
+  return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+}
+
 export function createHttpServer(o: HttpServerOptions): HttpServer {
   const { log, routes, metrics, access } = o;
   let inflight = 0;
@@ -56,15 +88,20 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     const path = q === -1 ? url : url.slice(0, q);
     const route = routes.match(path);
     if (route === undefined) {
-      if (await o.ops.handle(path, res)) return;
+      if (await o.ops.handle(req, path, res)) return;
       if (await o.admin.handle(path, req, res)) return;
       const e = new GatewayError('ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
       reject(req, res, routes.familyOf(path), e, start, path.slice(0, 200));
       return;
     }
-    if (req.method !== route.spec.method) {
-      res.setHeader('allow', route.spec.method);
+    // HEAD wherever GET is allowed: forwarded as GET, Node drops the body it would write.
+    if (req.method !== route.spec.method && !(req.method === 'HEAD' && route.spec.method === 'GET')) {
+      res.setHeader('allow', route.spec.method === 'GET' ? 'GET, HEAD' : route.spec.method);
       reject(req, res, route.surface, new GatewayError('METHOD_NOT_ALLOWED'), start, route.label, route);
+      return;
+    }
+    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+      reject(req, res, route.surface, new GatewayError('HEADERS_TOO_LARGE'), start, route.label, route);
       return;
     }
     if (draining) {
@@ -100,10 +137,13 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
   ): void {
     const id = requestIdOf(req);
     res.setHeader('x-request-id', id);
+    if (!smallBody(req)) res.setHeader('connection', 'close');
     writeError(res, surface, e, null);
     metrics.rejected(req.method ?? 'GET', route?.label ?? 'unmatched', e.status);
     access.rejected(req, id, logRoute, e, start);
-    req.resume(); // drain any body so the connection can be reused
+    // A small body is read and dropped so the connection can be reused; a large or unbounded one
+    // is not read at all: the connection closes once the answer is out.
+    if (smallBody(req)) req.resume();
   }
 
   async function proxy(x: Exchange): Promise<void> {
@@ -112,12 +152,19 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     x.res.on('close', () => closed(x));
     try {
       if (x.route.spec.method === 'POST') {
-        x.body = await readBody(x.req, o.maxRequestBytes);
+        x.body = await readBody(x.req, o.upload, o.bodyBudget, (n) => {
+          x.heldBodyBytes += n;
+        });
+        x.bodyEditRoom = x.req.headers['content-length'] !== undefined && x.body.length > 0;
         x.timing.ready = process.hrtime.bigint(); // the upload was the client's time; parsing is ours
         metrics.requestSize(x, x.body.length);
-        x.json = parseJsonObject(x.body);
-        x.model = typeof x.json.model === 'string' ? x.json.model : null;
-        x.stream = x.json.stream === true;
+        // A large body is validated on its bytes and only its top-level fields are decoded: its tree
+        // would hold the body a second time while the request waits (see Exchange.json).
+        const top = x.body.length > KEEP_PARSED_BYTES ? parseLargeBody(x.body) : parseJsonObject(x.body);
+        x.json = x.body.length > KEEP_PARSED_BYTES ? null : top;
+        x.model = typeof top.model === 'string' ? top.model : null;
+        x.stream = top.stream === true;
+        x.streamOptions = top.stream_options;
       } else {
         x.timing.ready = process.hrtime.bigint();
       }
@@ -126,7 +173,8 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     } catch (err) {
       if (x.clientGone) return;
       if (err instanceof GatewayError) {
-        if (err.code === 'BODY_TOO_LARGE') x.res.setHeader('connection', 'close');
+        // The rest of the upload is not read: the connection ends with the answer.
+        if (UPLOAD_ERRORS.has(err.code)) x.res.setHeader('connection', 'close');
         writeError(x.res, x.route.surface, err, x);
         return;
       }
@@ -136,6 +184,8 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
   }
 
   function closed(x: Exchange): void {
+    o.bodyBudget.give(x.heldBodyBytes);
+    x.heldBodyBytes = 0;
     inflight--;
     metrics.inflight(inflight);
     if (!x.res.writableFinished) {
@@ -146,8 +196,15 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       if (!x.brokenByProxy && !aborting) metrics.clientAbort(x);
     }
     const status = x.clientGone && !x.committed ? '499' : String(x.status || 499);
+    const outcome = !x.clientGone
+      ? 'completed'
+      : aborting
+        ? 'proxy_abort'
+        : x.brokenByProxy
+          ? 'upstream_broken'
+          : 'client_abort';
     const end = process.hrtime.bigint();
-    metrics.completed(x, status, end);
+    metrics.completed(x, status, end, outcome);
     const u = x.tap === null ? null : x.tap.settle();
     if (u instanceof Promise) {
       const wasAborting = aborting; // an estimate settles later: keep what was true at the end
@@ -156,15 +213,25 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     if (inflight === 0 && idle !== null) idle();
   }
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    handle(req, res).catch((err) => {
-      log.error({ err: (err as Error).message }, 'Unhandled request error');
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // The head has REQUEST_BODY_TIMEOUT to arrive; the body its own idle and rate rules (readBody).
+      headersTimeout: o.upload.idleMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.max(Math.min(Math.floor(o.upload.idleMs / 4), 30_000), 10),
+    },
+    (req, res) => {
+      handle(req, res).catch((err) => {
+        log.error({ err: (err as Error).message }, 'Unhandled request error');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    },
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(clientErrorResponse(err.code));
+    else socket.destroy();
   });
 
   return {

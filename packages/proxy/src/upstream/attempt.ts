@@ -7,6 +7,14 @@ import type { Exchange } from '../exchange.ts';
 import { NOT_JSON, parseJson } from '../json.ts';
 import type { FailureKind } from './failures.ts';
 import { downstreamHeaders } from './headers.ts';
+import {
+  forwardedTail,
+  KEEPALIVE_BYTES,
+  type KeepaliveOptions,
+  keepaliveAllowed,
+  nextCheckMs,
+  startsStream,
+} from './keepalive.ts';
 
 /** Error bodies kept: enough to classify (32 KiB) and to replay ordinary error JSON. */
 export const ERROR_BODY_LIMIT = 1024 * 1024; // 1 MiB
@@ -43,6 +51,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private size = 0;
   private controller: Dispatcher.DispatchController | null = null;
   readonly tStart = process.hrtime.bigint();
+  // Keepalive state, used only in Mode.Stream: the last two writes to the client (a reference each,
+  // no copy), when upstream last sent a chunk or the proxy a keepalive, and the one timer per stream.
+  // The timer is not reset per chunk: when it fires it looks at the last activity and re-arms.
+  private lastOut: Buffer | null = null;
+  private prevOut: Buffer | null = null;
+  private streamStarted = false;
+  private lastActivityMs = 0;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly x: Exchange,
@@ -50,6 +66,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     private readonly done: (o: AttemptOutcome) => void,
     private readonly onUpstreamError: (type: string) => void,
     private readonly onBrokenStream: (err: Error) => void,
+    private readonly keepalive: KeepaliveOptions | null = null,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -72,6 +89,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     const t = performance.now();
+    this.lastActivityMs = t;
     this.data(chunk);
     this.x.timing.callbackMs += performance.now() - t;
   }
@@ -111,10 +129,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
         if (chunk.length === 0) return;
         this.commit(true);
         this.mode = Mode.Stream;
-        this.send(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
+        if (this.keepalive !== null && this.keepalive.intervalMs > 0)
+          this.armKeepalive(this.keepalive.intervalMs);
+        this.sendEvents(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
         return;
       case Mode.Stream:
-        this.send(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
+        this.sendEvents(this.x.tap === null ? chunk : this.x.tap.chunk(chunk));
         return;
       case Mode.Pass:
         this.send(chunk);
@@ -253,6 +273,51 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!this.x.send(b)) this.controller?.pause();
   }
 
+  /** send() for stream bytes: also remembers the last two writes for the keepalive check. */
+  private sendEvents(b: Buffer | null): void {
+    if (b === null || b.length === 0) return;
+    if (this.keepaliveTimer !== null) {
+      if (!this.streamStarted) this.streamStarted = startsStream(this.x.route.family, this.lastOut, b);
+      this.prevOut = this.lastOut;
+      this.lastOut = b;
+    }
+    if (!this.x.send(b)) this.controller?.pause();
+  }
+
+  private armKeepalive(ms: number): void {
+    this.keepaliveTimer = setTimeout(() => this.checkKeepalive(), ms);
+    this.keepaliveTimer.unref();
+  }
+
+  /** The keepalive timer fired: write one if upstream has been silent for the interval and the
+   *  client is between events; re-arm for the interval counted from the last activity. */
+  private checkKeepalive(): void {
+    const k = this.keepalive!;
+    const x = this.x;
+    if (this.mode !== Mode.Stream || x.clientGone) {
+      this.keepaliveTimer = null;
+      return;
+    }
+    const now = performance.now();
+    const since = now - this.lastActivityMs;
+    if (
+      since >= k.intervalMs &&
+      this.lastOut !== null &&
+      !x.res.writableNeedDrain &&
+      keepaliveAllowed(x.route.family, this.streamStarted, forwardedTail(this.prevOut, this.lastOut))
+    ) {
+      const ka = KEEPALIVE_BYTES[x.route.family];
+      x.send(ka);
+      this.prevOut = this.lastOut;
+      this.lastOut = ka;
+      this.lastActivityMs = now;
+      k.sent(x.route.family);
+      this.armKeepalive(k.intervalMs);
+      return;
+    }
+    this.armKeepalive(nextCheckMs(k.intervalMs, since));
+  }
+
   /** Sends a complete validated body (unless the client left while usage was being counted). */
   private deliver(body: Buffer): void {
     if (this.x.clientGone) {
@@ -276,6 +341,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settle(o: AttemptOutcome): void {
     if (this.mode === Mode.Done) return;
     this.mode = Mode.Done;
+    if (this.keepaliveTimer !== null) {
+      clearTimeout(this.keepaliveTimer);
+      this.keepaliveTimer = null;
+    }
     this.x.timing.waitNs += process.hrtime.bigint() - this.tStart;
     if (this.x.controller === this.controller) this.x.controller = null;
     this.done(o);

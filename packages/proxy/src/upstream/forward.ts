@@ -10,6 +10,7 @@ import { Attempt, type AttemptOutcome } from './attempt.ts';
 import type { UpstreamClient } from './client.ts';
 import { FAILURES, isThrottlingStatus } from './failures.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
+import type { KeepaliveOptions } from './keepalive.ts';
 import { retryAfterFromHeaders } from './retry-after.ts';
 import { decideRetry } from './retry-policy.ts';
 import type { UpstreamSignals } from './signals.ts';
@@ -34,6 +35,8 @@ export interface ForwardDeps {
   maxResponseBuffer: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Keepalives on committed SSE streams while upstream is silent. */
+  keepalive: KeepaliveOptions;
   /** Upstream credential header for this request, or null to send none. */
   credential(x: Exchange): [string, string] | null;
 }
@@ -90,6 +93,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         (err) => {
           x.failure = { kind: 'upstream_broken', message: errorText(err) };
         },
+        d.keepalive,
       );
       attemptHandler = a;
       d.client.dispatch(

@@ -24,7 +24,26 @@ const NOT_FORWARDED_UP = new Set([
   'x-forwarded-proto',
   'forwarded',
   'x-real-ip',
+  // Credentials of other providers and gateways: the proxy sends Z.AI its own key, never a client's
+  // second one (an Azure-style `api-key` would otherwise travel beside it).
+  'api-key',
+  'x-goog-api-key',
+  'cookie2',
+  'x-amz-security-token',
+  'x-functions-key',
+  'ocp-apim-subscription-key',
 ]);
+
+/** Credential-shaped names not forwarded whatever their prefix: `*-token`, `*-api-key`, `*-secret`,
+ *  `*-password`, `*-credential(s)`, `*-session-token`, `*-auth`. A deny-list, not an allow-list:
+ *  `anthropic-beta`, `anthropic-version` and client session headers (`x-claude-code-session-id`)
+ *  must reach Z.AI untouched. */
+const CREDENTIAL_SHAPED = /(?:^|-)(?:token|api-?key|secret|password|credentials?|auth)$/;
+
+/** A request header the proxy never forwards upstream. */
+export function notForwardedUp(name: string): boolean {
+  return NOT_FORWARDED_UP.has(name) || CREDENTIAL_SHAPED.test(name);
+}
 
 const NOT_FORWARDED_DOWN = new Set([
   'connection',
@@ -49,7 +68,7 @@ export function upstreamHeaders(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in incoming) {
-    if (NOT_FORWARDED_UP.has(name)) continue;
+    if (notForwardedUp(name)) continue;
     const v = incoming[name];
     if (v === undefined) continue;
     out[name] = Array.isArray(v) ? v.join(', ') : v;

@@ -82,7 +82,24 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     log.info(`Token calibration state ${statePath}: restored ${n} model ratio(s)`);
   }
   const local = createCountTokensLocal({
-    estimate: (json) => timedCount(base, () => estimateInputTokens(counter, 'anthropic', json)),
+    estimate: (json, bodyBytes) =>
+      timedCount(base, () =>
+        estimateInputTokens(
+          counter,
+          'anthropic',
+          json,
+          bodyBytes === undefined
+            ? undefined
+            : {
+                bodyBytes,
+                degraded: (err) =>
+                  log.warn(
+                    { err: err.message, estimate: 'bytes/4' },
+                    'count_tokens estimate degraded to request bytes/4',
+                  ),
+              },
+        ),
+      ),
     metrics,
     log,
     now: Date.now,
@@ -134,22 +151,24 @@ function readPricingFile(path: string): string {
 function createEnabledAccounting(ctx: TapContext & { local: CountTokensLocal }): Accounting {
   return {
     prepare(x) {
-      if (x.json === null || (x.route.kind !== 'messages' && x.route.kind !== 'chat')) return;
+      if (x.route.kind !== 'messages' && x.route.kind !== 'chat') return;
       let strip = false;
       if (x.route.family === 'openai' && x.stream) {
-        const so = asObject(x.json.stream_options);
+        const so = asObject(x.streamOptions);
         if (so?.include_usage !== true) {
           // Z.AI sends stream usage only when asked; ask, and hide the extra chunk from this client.
           // A splice: the rest of the body goes upstream byte for byte.
-          x.body = setJsonMember(x.body, ['stream_options', 'include_usage'], 'true');
-          x.json.stream_options = { ...so, include_usage: true };
+          x.body = setJsonMember(x.body, ['stream_options', 'include_usage'], 'true', x.bodyEditRoom);
+          x.bodyEditRoom = false;
+          x.streamOptions = { ...so, include_usage: true };
+          if (x.json !== null) x.json.stream_options = x.streamOptions;
           strip = true;
         }
       }
       x.tap = new UsageTap(ctx, x, strip);
     },
     countTokensLocally(x) {
-      return ctx.local.answer(foldModel(x.model ?? ctx.defaultModel), x.json);
+      return ctx.local.answer(foldModel(x.model ?? ctx.defaultModel), x.requestJson(), x.body.length);
     },
     local: ctx.local,
     health: () => ({

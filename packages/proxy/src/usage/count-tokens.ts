@@ -17,8 +17,9 @@ export interface LocalCount {
 }
 
 export interface CountTokensOptions {
-  /** The raw local estimate of a request body's input tokens. */
-  estimate(json: unknown): Promise<number>;
+  /** The raw local estimate of a request body's input tokens; given the body's size, it falls back
+   *  to bytes/4 instead of failing on a body too deep to walk. */
+  estimate(json: unknown, bodyBytes?: number): Promise<number>;
   metrics: Metrics;
   log: Logger;
   now(): number;
@@ -34,7 +35,7 @@ export interface CountTokensLocal {
   /** Offers a request whose provider input usage (input + cache tokens) is known. */
   learn(model: string, json: unknown, providerInput: number): void;
   /** The local answer for a count_tokens request: calibrated when the model has a learned ratio. */
-  answer(model: string, json: unknown): Promise<LocalCount>;
+  answer(model: string, json: unknown, bodyBytes?: number): Promise<LocalCount>;
   /** Which upstreams lack count_tokens, remembered for a while. */
   readonly support: CountTokensSupport;
   health(): Record<string, unknown>;
@@ -96,8 +97,8 @@ export function createCountTokensLocal(o: CountTokensOptions): CountTokensLocal 
         (err) => o.log.warn({ err: (err as Error).message }, 'Token estimate failed'),
       );
     },
-    async answer(model, json) {
-      const estimate = await o.estimate(json);
+    async answer(model, json, bodyBytes) {
+      const estimate = await o.estimate(json, bodyBytes);
       return cal.isCalibrated(model)
         ? { tokens: cal.calibrate(model, estimate), source: 'estimate-calibrated' }
         : { tokens: estimate, source: 'estimate' };

@@ -28,19 +28,36 @@ export function requestText(api: ApiFamily, json: unknown): string {
   return parts.join('\n');
 }
 
+/** When the walk cannot finish (a value too deep for JSON.stringify, say): the body's size, and
+ *  who to tell that the estimate fell back to bytes/4. */
+export interface EstimateFallback {
+  bodyBytes: number;
+  degraded(err: Error): void;
+}
+
 /** Estimated input tokens: requestText plus TOKENS_PER_MESSAGE per message (and system),
- *  TOKENS_PER_TOOL per tool and TOKENS_PER_REQUEST once; 0 for a body that is not an object. */
+ *  TOKENS_PER_TOOL per tool and TOKENS_PER_REQUEST once; 0 for a body that is not an object.
+ *  With a fallback it never rejects: a walk that fails gives ceil(bodyBytes / 4), reported. */
 export async function estimateInputTokens(
   counter: TokenCounter,
   api: ApiFamily,
   json: unknown,
+  fallback?: EstimateFallback,
 ): Promise<number> {
   const req = asObject(json);
   if (req === null) return 0;
   const messages = arrayLength(req.messages) + (api === 'anthropic' && hasSystem(req.system) ? 1 : 0);
   const tools = arrayLength(req.tools) + (api === 'openai' ? arrayLength(req.functions) : 0);
-  const text = await counter.countAsync(requestText(api, req));
-  return text + TOKENS_PER_MESSAGE * messages + TOKENS_PER_TOOL * tools + TOKENS_PER_REQUEST;
+  let text: string;
+  try {
+    text = requestText(api, req);
+  } catch (err) {
+    if (fallback === undefined) throw err;
+    fallback.degraded(err as Error);
+    return Math.ceil(fallback.bodyBytes / 4);
+  }
+  const n = await counter.countAsync(text);
+  return n + TOKENS_PER_MESSAGE * messages + TOKENS_PER_TOOL * tools + TOKENS_PER_REQUEST;
 }
 
 function arrayLength(v: unknown): number {
@@ -78,15 +95,22 @@ function anthropicRequest(parts: string[], req: Record<string, unknown>): void {
   }
 }
 
-// A string, or an array of content blocks (also used for system and tool_result content).
-function anthropicContent(parts: string[], content: unknown): void {
-  if (typeof content === 'string') {
-    pushString(parts, content);
-    return;
-  }
-  if (!Array.isArray(content)) return;
-  for (const raw of content) {
-    const b = asObject(raw);
+// A string, or an array of content blocks (also used for system and tool_result content). Nested
+// tool_result content is walked with an explicit stack, in order: a client controls the depth.
+function anthropicContent(parts: string[], top: unknown): void {
+  const stack: { blocks: unknown[]; i: number }[] = [];
+  const enter = (content: unknown) => {
+    if (typeof content === 'string') pushString(parts, content);
+    else if (Array.isArray(content)) stack.push({ blocks: content, i: 0 });
+  };
+  enter(top);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.i === f.blocks.length) {
+      stack.pop();
+      continue;
+    }
+    const b = asObject(f.blocks[f.i++]);
     if (b === null) continue;
     switch (b.type) {
       case 'text':
@@ -102,14 +126,14 @@ function anthropicContent(parts: string[], content: unknown): void {
         break;
       case 'tool_result':
       case 'web_search_tool_result':
-        anthropicContent(parts, b.content);
+        enter(b.content);
         break;
       case 'document': {
         const src = asObject(b.source);
-        if (src?.type === 'text') pushString(parts, src.data);
-        else if (src?.type === 'content') anthropicContent(parts, src.content);
         pushString(parts, b.title);
         pushString(parts, b.context);
+        if (src?.type === 'text') pushString(parts, src.data);
+        else if (src?.type === 'content') enter(src.content);
         break;
       }
       default:

@@ -143,7 +143,15 @@ export class UsageTap implements ResponseTap {
   private async estimateInput(): Promise<number> {
     const n = await timedCount(
       this.ctx,
-      () => estimateInputTokens(this.ctx.counter, this.x.route.family, this.x.json),
+      () =>
+        estimateInputTokens(this.ctx.counter, this.x.route.family, this.x.requestJson(), {
+          bodyBytes: this.x.body.length,
+          degraded: (err) =>
+            this.ctx.log.warn(
+              { requestId: this.x.id, err: err.message, estimate: 'bytes/4' },
+              'Input token estimate degraded to request bytes/4',
+            ),
+        }),
       'input',
       this.x,
     );
