@@ -56,8 +56,10 @@ export class Exchange {
   body: Buffer = EMPTY;
   /** Parsed request JSON (POST routes), else null. */
   json: Record<string, unknown> | null = null;
-  /** `model` as sent by the client, or null. */
+  /** `model` as it goes upstream (the client's, or what model routing chose), or null. */
   model: string | null = null;
+  /** The client's `model` when model routing changed it, else null. */
+  requestedModel: string | null = null;
   /** The client asked for a stream. */
   stream = false;
   /** Set when the client disconnected before the response finished. */

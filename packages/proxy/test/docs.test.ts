@@ -89,6 +89,13 @@ const NON_PROXY_NAMES: Record<string, string> = {
   ANTHROPIC_BASE_URL: 'client',
   ANTHROPIC_AUTH_TOKEN: 'client',
   OPENAI_BASE_URL: 'client',
+  // Claude Code's per-user model settings, which MODEL_MAP replaces (model-routing.md).
+  ANTHROPIC_DEFAULT_OPUS_MODEL: 'client',
+  ANTHROPIC_DEFAULT_SONNET_MODEL: 'client',
+  ANTHROPIC_DEFAULT_HAIKU_MODEL: 'client',
+  ANTHROPIC_SMALL_FAST_MODEL: 'client',
+  ANTHROPIC_MODEL: 'client',
+  CLAUDE_CODE_SUBAGENT_MODEL: 'client',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
   // The original's variables, named only to say this proxy ignores them.
