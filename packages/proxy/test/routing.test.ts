@@ -210,12 +210,12 @@ describe('quota step-down through the proxy', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-  const turn = (assistant: boolean) =>
+  const turn = (assistant: boolean, first = 'hi') =>
     JSON.stringify({
       model: 'claude-opus-4-8',
       max_tokens: 16,
       messages: [
-        { role: 'user', content: 'hi' },
+        { role: 'user', content: first },
         ...(assistant
           ? [
               { role: 'assistant', content: 'hello' },
@@ -224,11 +224,11 @@ describe('quota step-down through the proxy', () => {
           : []),
       ],
     });
-  const served = async (s: Stack, assistant: boolean, session?: string) => {
+  const served = async (s: Stack, assistant: boolean, session?: string, first?: string) => {
     const r = await post(
       s,
       '/v1/messages',
-      turn(assistant),
+      turn(assistant, first),
       session ? { 'x-claude-code-session-id': session } : {},
     );
     await r.arrayBuffer();
@@ -253,17 +253,26 @@ describe('quota step-down through the proxy', () => {
     );
     assert.equal((await served(s, true)).model, 'glm-4.6', 'mid-conversation without a session: no switch');
     assert.equal((await served(s, false)).model, 'glm-4.5-air', 'a start without a session');
+    // A subagent starts in session-b (its own first message): stepped down; the conversation begun
+    // before keeps its model on its next turn.
+    assert.equal((await served(s, false, 'session-b', 'run the tests')).model, 'glm-4.5-air');
+    assert.equal((await served(s, true, 'session-b', 'run the tests')).model, 'glm-4.5-air');
+    assert.equal(
+      (await served(s, true, 'session-b')).model,
+      'glm-4.6',
+      'the main conversation keeps glm-4.6',
+    );
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.routing.step_down[0].active, true);
     assert.equal(h.routing.step_down[0].used_fraction, 0.95);
-    assert.equal(h.routing.sticky_conversations, 1);
+    assert.equal(h.routing.sticky_conversations, 2);
     assert.ok(
       s.logs.some((l) => l.includes('Model step-down on: new conversations on glm-4.6 get glm-4.5-air')),
     );
     const text = await s.metricsText();
     assert.equal(
       sumSamples(text, 'zai_proxy_model_routed_total', { reason: 'step_down', model: 'glm-4.5-air' }),
-      3,
+      5,
     );
   });
 

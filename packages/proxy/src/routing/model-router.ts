@@ -2,6 +2,7 @@
 // the `model` a request names. The body changes only by a byte splice of that member; the response
 // says what happened in X-Zai-Model-Routed; the exchange then carries the served model (accounting,
 // admission, logs) and the requested one (the `requested_model` label).
+import { createHash } from 'node:crypto';
 import type { Exchange } from '../exchange.ts';
 import { setJsonMember } from '../json-splice.ts';
 import type { Logger } from '../log.ts';
@@ -77,7 +78,8 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
     c.inc();
   };
 
-  // The rule a conversation's start stepped down with, by session and model; least recently used first.
+  // The rule a conversation's start stepped down with, by session, model and first message; least
+  // recently used first.
   const sessions = new Map<string, { rule: StepDownRule; until: number }>();
   const active = stepDown.map(() => false);
 
@@ -112,7 +114,8 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
     const at = conditions(nowMs);
     observe(at);
     const session = sessionOf(x);
-    const key = session === null ? null : `${session}\u0000${model.toLowerCase()}`;
+    const key =
+      session === null ? null : `${session}\u0000${model.toLowerCase()}\u0000${firstMessageOf(x.json)}`;
     const start = isConversationStart(x.json);
     let earlier: StepDownRule | null | undefined;
     if (key !== null && !start) {
@@ -183,6 +186,14 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
 function sessionOf(x: Exchange): string | null {
   const v = x.req.headers[SESSION_HEADER];
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_SESSION_ID ? v : null;
+}
+
+/** A conversation within a session: Claude Code runs subagents (and, after /clear, new
+ *  conversations) under one session id, each with its own first message, which later turns repeat. */
+function firstMessageOf(json: Record<string, unknown> | null): string {
+  const messages = json?.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return '';
+  return createHash('sha256').update(JSON.stringify(messages[0])).digest('base64url').slice(0, 22);
 }
 
 /** The client's model string as a header value can carry it: visible ASCII of model names only. */
