@@ -91,7 +91,7 @@ after(async () => {
 
 const capped = () => sim.journal.filter((e) => e.scenario === 'concurrency_cap').length;
 const concurrency = async (r: Replica): Promise<AnyJson> =>
-  (await (await fetch(`${r.url}/health`)).json()).concurrency;
+  ((await (await fetch(`${r.url}/health`)).json()) as AnyJson).concurrency;
 
 /** n concurrent streams spread over the replicas; resolves with the failures (none expected). */
 async function wave(replicas: Replica[], n: number, headers = SHORT): Promise<unknown[]> {
