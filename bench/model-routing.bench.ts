@@ -4,20 +4,33 @@
 // JSON.parse of the same body that every request already pays. Without rules there is no routing
 // step at all (app.ts picks the prepare function at start-up), so "off" is not measured: it is zero.
 // Usage: node --import tsx bench/model-routing.bench.ts
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildProxy } from '../packages/proxy/src/app.ts';
+import { loadConfig } from '../packages/proxy/src/config.ts';
 import type { Exchange } from '../packages/proxy/src/exchange.ts';
 import { createLogger } from '../packages/proxy/src/log.ts';
-import { createMetrics } from '../packages/proxy/src/metrics.ts';
 import { createModelRouting, parseModelMap } from '../packages/proxy/src/routing/index.ts';
 import { ANTHROPIC_JSON } from './request-fixtures.ts';
 
 const N = 5000;
 const WARM = 1000;
 
+// The metrics come from a proxy built by the composition root (never listening), so the routed
+// counter is the real one.
+const log = createLogger('silent');
+const proxy = await buildProxy(
+  loadConfig({
+    TOKEN_COUNTING_ENABLED: 'false',
+    RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-routing-bench-${process.pid}.json`),
+  }),
+  log,
+);
 const routing = createModelRouting({
   map: parseModelMap('claude-*haiku*=glm-4.5-air,claude-*=glm-4.6,glm-*=glm-4.7').rules,
   stepDown: [],
-  metrics: createMetrics('bench'),
-  log: createLogger('silent'),
+  metrics: proxy.metrics,
+  log,
   now: Date.now,
   quota: () => null,
   staleAfterMs: 900_000,
@@ -89,3 +102,4 @@ for (const [name, body] of [
     `${name} (${body.length} B): route ${route.toFixed(1)} µs, JSON.parse ${parse.toFixed(1)} µs, route ÷ parse ×${(route / parse).toFixed(2)}`,
   );
 }
+await proxy.shutdown(0);
