@@ -2,7 +2,7 @@
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
 // Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--admission]
-//        [--access-log] [--baseline=<tree>]
+//        [--access-log] [--routing] [--baseline=<tree>]
 import { availableParallelism } from 'node:os';
 import type { Client } from 'undici';
 import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
@@ -30,6 +30,10 @@ const COUNTING = flags.has('--counting'); // adds a proxy with TOKEN_COUNTING_EN
 // --admission adds a proxy whose concurrency limit, fair queue and rate limiter all run, with limits
 // far above the load: what admission costs when it limits nothing.
 const ADMISSION = flags.has('--admission');
+// --routing adds a proxy with a MODEL_MAP whose last rule rewrites every fixture's model: three
+// rules tried and one splice per request, what routing costs when it is on.
+const ROUTING = flags.has('--routing');
+const ROUTING_MAP = 'claude-*haiku*=glm-4.5-air,claude-*=glm-4.6,glm-*=glm-4.7';
 const ADMISSION_ENV = {
   CONCURRENCY_ENABLED: 'true',
   CONCURRENCY_INITIAL: '1000',
@@ -90,6 +94,7 @@ const BUDGET_MS =
   1000 *
   (COUNTING ? 1.5 : 1) *
   (ADMISSION ? 1.5 : 1) *
+  (ROUTING ? 1.5 : 1) *
   (BASELINE ? 1.5 : 1) *
   (ACCESS ? 1.5 : 1); // hard stop, whatever happens
 
@@ -219,6 +224,7 @@ async function main(): Promise<number> {
     ...(ACCESS ? [startProxyChild('proxy+access', sim.url, { ...LOG_INFO, ACCESS_LOG: 'true' })] : []),
     ...(COUNTING ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })] : []),
     ...(ADMISSION ? [startProxyChild('proxy+adm', sim.url, ADMISSION_ENV)] : []),
+    ...(ROUTING ? [startProxyChild('proxy+route', sim.url, { MODEL_MAP: ROUTING_MAP })] : []),
   ]);
   children.push(...proxyList);
 

@@ -28,12 +28,13 @@ import { anthropic } from './routes/anthropic.ts';
 import { countTokensRoute } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { openai } from './routes/openai.ts';
+import { createModelRouting, ROUTING_OFF } from './routing/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
 import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { keepaliveOptions } from './upstream/keepalive.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
-import { type Accounting, createAccounting } from './usage/index.ts';
+import { type Accounting, createAccounting, createPeakWindow } from './usage/index.ts';
 
 /** Replacements for tests and tools; production passes none. */
 export interface ProxyOverrides {
@@ -87,6 +88,22 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     ownUnits: () => ownTokenUnits(metrics),
     ...(quotaStore ? { store: quotaStore } : {}),
   });
+  const poller = quota.poller;
+  const routing = createModelRouting({
+    map: cfg.MODEL_MAP,
+    stepDown: cfg.MODEL_STEP_DOWN,
+    metrics,
+    log,
+    now: () => clock.now(),
+    quota: () => poller?.state() ?? null,
+    staleAfterMs: cfg.QUOTA_STALE_AFTER,
+    // The pricing peak window, so `@peak` and the `pricing_tier` label agree on every minute.
+    isPeak: createPeakWindow({
+      peakStart: cfg.PRICING_PEAK_START,
+      peakEnd: cfg.PRICING_PEAK_END,
+      timeZone: cfg.PRICING_TIMEZONE,
+    }),
+  });
   // The quota gate comes first: a request of a spent account waits for nothing.
   const admission = quota.wrap(o.admission ?? own!);
   const signals = createSignalFanout((err) =>
@@ -126,6 +143,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     rate_limit: () => admission.health(),
     concurrency: () => own?.concurrencyHealth() ?? { enabled: false },
     token_counting: () => accounting.health(),
+    routing: () => routing?.health() ?? ROUTING_OFF,
   };
   const closers: (() => Promise<void>)[] = [
     () => client.close(),
@@ -162,7 +180,14 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     auth,
     metrics: createRequestMetrics(metrics),
     access: createAccessLog(log, cfg),
-    prepare: (x) => accounting.prepare(x),
+    // Without routing rules the request path does not know routing exists.
+    prepare:
+      routing === null
+        ? (x) => accounting.prepare(x)
+        : (x) => {
+            routing.route(x); // first: accounting reads the served model, and splices after it
+            accounting.prepare(x);
+          },
     run: (x) => run(x),
   });
   const server = http;

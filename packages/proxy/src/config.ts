@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { type Parsed, parseModelMap, parseStepDown } from './routing/model-rules.ts';
 
 /** Startup configuration error; `variables` names every bad variable. */
 export class ConfigError extends Error {
@@ -152,6 +153,20 @@ const list = opt(
     ),
 );
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
+// Routing rules, parsed and checked (syntax, shadowed rules, cycles) by the routing module's parser;
+// each bad rule is one issue naming it.
+const rules = <R>(parse: (text: string) => Parsed<R>) =>
+  opt(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx): readonly R[] => {
+        if (v === undefined) return [];
+        const r = parse(v);
+        for (const message of r.errors) ctx.addIssue({ code: 'custom', message });
+        return r.errors.length > 0 ? z.NEVER : Object.freeze(r.rules);
+      }),
+  );
 
 const Env = z.object({
   PORT: int(8080, 0, 65535),
@@ -215,6 +230,9 @@ const Env = z.object({
   QUOTA_ENFORCEMENT_ENABLED: bool(false), // also close the gate on a fresh poll beyond 1 − reserve
   QUOTA_RESERVE_FRACTION: num(0.05, 0, 0.99),
   QUOTA_PROBE_INTERVAL: duration(300_000, 1000), // 5 min between half-open probes when no reset is known
+  // Model routing (docs/model-routing.md): unset = every request keeps its model, at no cost.
+  MODEL_MAP: rules(parseModelMap), // claude-*haiku*=glm-4.5-air,claude-*=glm-4.6
+  MODEL_STEP_DOWN: rules(parseStepDown), // glm-4.6=glm-4.5-air@five_hour>0.9,glm-4.6=glm-4.5-air@peak
   // Admission (docs/admission.md). The Go proxy's MAX_WORKERS default (10, queued requests included)
   // refused a team's burst with 503s; requests now wait in a bounded queue instead.
   MAX_WORKERS: int(256, 1), // requests inside the proxy, running or queued

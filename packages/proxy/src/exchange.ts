@@ -93,10 +93,12 @@ export class Exchange {
    *  A larger body's tree is never kept: it would double the memory the body holds while it
    *  waits, and only a local estimate needs it (parsed again then). */
   json: Record<string, unknown> | null = null;
-  /** `model` as sent by the client, or null. */
+  /** `model` as it goes upstream (the client's, or what model routing chose), or null. */
   model: string | null = null;
   /** The request's top-level `stream_options` (OpenAI), as sent; undefined when absent. */
   streamOptions: unknown = undefined;
+  /** The client's `model` when model routing changed it, else null. */
+  requestedModel: string | null = null;
   /** The client asked for a stream. */
   stream = false;
   /** Set when the client disconnected before the response finished. */

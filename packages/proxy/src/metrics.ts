@@ -126,20 +126,26 @@ export function createMetrics(variant: string) {
     }),
     tokensTotal: new Counter({
       name: 'zai_proxy_tokens_total',
-      help: 'Tokens by direction (input = uncached input), model, pricing tier and source (provider or estimate).',
-      labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source'] as const,
+      help: 'Tokens by direction (input = uncached input), model served, pricing tier, source (provider or estimate) and the model the client asked for.',
+      labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source', 'requested_model'] as const,
       registers: r,
     }),
     costTotal: new Counter({
       name: 'zai_proxy_estimated_cost_usd_total',
       help: 'Estimated cost in USD from the price table, by the same labels as zai_proxy_tokens_total.',
-      labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source'] as const,
+      labelNames: ['direction', 'model', 'variant', 'pricing_tier', 'source', 'requested_model'] as const,
       registers: r,
     }),
     planUnits: new Counter({
       name: 'zai_proxy_plan_usage_units_total',
       help: 'Estimated coding-plan quota consumption in plan units (full-price tokens times the model peak/off-peak multiplier).',
       labelNames: ['model', 'variant', 'pricing_tier', 'source'] as const,
+      registers: r,
+    }),
+    modelRouted: new Counter({
+      name: 'zai_proxy_model_routed_total',
+      help: 'Requests whose model the proxy changed: the model asked for, the model served, and why (map or step_down).',
+      labelNames: ['requested_model', 'model', 'reason', 'variant'] as const,
       registers: r,
     }),
     tokenCountDuration: new Histogram({

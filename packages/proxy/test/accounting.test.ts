@@ -188,7 +188,7 @@ describe('accounting', () => {
     );
     assert.match(
       text,
-      /zai_proxy_tokens_total\{direction="input",model="glm-4.6",variant="production",pricing_tier="(peak|off_peak)",source="provider"\}/,
+      /zai_proxy_tokens_total\{direction="input",model="glm-4.6",variant="production",pricing_tier="(peak|off_peak)",source="provider",requested_model="glm-4.6"\}/,
     );
     assert.equal(sumSamples(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
     assert.ok(sumSamples(text, 'zai_proxy_token_count_duration_seconds_count') > 0);

@@ -92,6 +92,13 @@ const NON_PROXY_NAMES: Record<string, string> = {
   OPENAI_API_KEY: 'client',
   // The README's example of a misspelt variable and the warning it gets.
   TOKEN_COUNTING_ENABLE: 'typo example',
+  // Claude Code's per-user model settings, which MODEL_MAP replaces (model-routing.md).
+  ANTHROPIC_DEFAULT_OPUS_MODEL: 'client',
+  ANTHROPIC_DEFAULT_SONNET_MODEL: 'client',
+  ANTHROPIC_DEFAULT_HAIKU_MODEL: 'client',
+  ANTHROPIC_SMALL_FAST_MODEL: 'client',
+  ANTHROPIC_MODEL: 'client',
+  CLAUDE_CODE_SUBAGENT_MODEL: 'client',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
   // Kubernetes service-link variables, named to say the proxy does not warn about them.

@@ -179,7 +179,7 @@ describe('request handling', () => {
   test('health, liveness, readiness and metrics endpoints', async () => {
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.status, 'ok');
-    assert.deepEqual(Object.keys(h).slice(0, 4), ['concurrency', 'quota', 'rate_limit', 'status']);
+    assert.deepEqual(Object.keys(h).slice(0, 5), ['concurrency', 'quota', 'rate_limit', 'routing', 'status']);
     // The original's section with polling off, plus the gate's state.
     assert.deepEqual(h.quota, {
       enabled: false,

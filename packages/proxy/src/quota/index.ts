@@ -18,6 +18,8 @@ import { QUOTA_WINDOWS, type QuotaWindow } from './quota-schema.ts';
 export type { GateStore } from './gate-store.ts';
 export { SHARED_ACCOUNT } from './gatekeeper.ts';
 export type { GateWindow } from './quota-gate.ts';
+export { isFresh, type PollState } from './quota-poller.ts';
+export type { QuotaSnapshot, QuotaWindow } from './quota-schema.ts';
 
 export interface QuotaClock {
   now(): number;

@@ -6,6 +6,7 @@ export { addUsage, extractJsonUsage, type JsonUsage, usageOf } from './json-usag
 export { CLAUDE_FAMILIES, foldModel, KNOWN_GLM_MODELS, modelLabels, OTHER_MODEL } from './models.ts';
 export { createPlanUsage, DEFAULT_PLAN_TABLE, type PlanEntry, type PlanUsage } from './plan-units.ts';
 export {
+  createPeakWindow,
   createPricing,
   DEFAULT_PRICE_TABLE,
   DEFAULT_PRICING_OPTIONS,

@@ -62,14 +62,14 @@ type Rates = Readonly<Record<Direction, number>>;
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const MINUTE_MS = 60_000; // 1 min
 
-/** Validates options and builds a Pricing; throws an Error naming the bad field. */
-export function createPricing(opts: PricingOptions): Pricing {
+/** The peak window alone: whether `nowMs` (epoch ms) falls in [peakStart, peakEnd) on the wall
+ *  clock of `timeZone`. Pricing names its tiers with it, and model routing's `@peak` step-down reads
+ *  the same window. Throws an Error naming the bad field. */
+export function createPeakWindow(
+  opts: Pick<PricingOptions, 'peakStart' | 'peakEnd' | 'timeZone'>,
+): (nowMs: number) => boolean {
   const start = minuteOfDay(opts.peakStart, 'peakStart');
   const end = minuteOfDay(opts.peakEnd, 'peakEnd');
-  const mult = opts.peakMultiplier;
-  if (typeof mult !== 'number' || !Number.isFinite(mult) || mult < 0) {
-    throw new Error(`pricing: peakMultiplier must be a non-negative number, got ${String(mult)}`);
-  }
   let fmt: Intl.DateTimeFormat;
   try {
     // Built once: constructing a DateTimeFormat costs far more than formatting with one.
@@ -82,22 +82,32 @@ export function createPricing(opts: PricingOptions): Pricing {
   } catch {
     throw new Error(`pricing: timeZone ${JSON.stringify(opts.timeZone)} is not an IANA time zone`);
   }
+  let cachedMinute = Number.NaN;
+  let cachedPeak = false;
+  return (nowMs) => {
+    // Every current zone offset is a whole number of minutes, so the wall-clock minute (and the tier)
+    // changes only on UTC minute boundaries: format at most once a minute.
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    if (minute !== cachedMinute) {
+      cachedPeak = inWindow(localMinuteOfDay(fmt, nowMs), start, end);
+      cachedMinute = minute;
+    }
+    return cachedPeak;
+  };
+}
+
+/** Validates options and builds a Pricing; throws an Error naming the bad field. */
+export function createPricing(opts: PricingOptions): Pricing {
+  const isPeak = createPeakWindow(opts);
+  const mult = opts.peakMultiplier;
+  if (typeof mult !== 'number' || !Number.isFinite(mult) || mult < 0) {
+    throw new Error(`pricing: peakMultiplier must be a non-negative number, got ${String(mult)}`);
+  }
   const rates = resolveTable(opts.table ?? DEFAULT_PRICE_TABLE);
   const fallback = rates.get('*')!;
-  let cachedMinute = Number.NaN;
-  let cachedTier: PricingTier = 'off_peak';
 
   return {
-    tier(nowMs) {
-      // Every current zone offset is a whole number of minutes, so the wall-clock minute (and the tier)
-      // changes only on UTC minute boundaries: format at most once a minute.
-      const minute = Math.floor(nowMs / MINUTE_MS);
-      if (minute !== cachedMinute) {
-        cachedTier = inWindow(localMinuteOfDay(fmt, nowMs), start, end) ? 'peak' : 'off_peak';
-        cachedMinute = minute;
-      }
-      return cachedTier;
-    },
+    tier: (nowMs) => (isPeak(nowMs) ? 'peak' : 'off_peak'),
     cost(model, direction, tokens, tier) {
       if (!(tokens > 0)) return 0;
       const rate = (rates.get(model) ?? fallback)[direction];

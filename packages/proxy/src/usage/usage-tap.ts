@@ -189,19 +189,25 @@ interface Counter {
 
 /** The bound children for a label set, created on first use: prom-client hashes labels on every
  *  labels() call, which was the largest cost of recording usage: bind children once. */
-function seriesFor(ctx: TapContext, model: string, tier: string, source: string): BoundSeries {
-  const key = `${model}\u0000${tier}\u0000${source}`;
+function seriesFor(
+  ctx: TapContext,
+  model: string,
+  requested: string,
+  tier: string,
+  source: string,
+): BoundSeries {
+  const key = `${model}\u0000${requested}\u0000${tier}\u0000${source}`;
   let s = ctx.series.get(key);
   if (s === undefined) {
     const m = ctx.metrics;
     s = {
       dirs: DIRECTIONS.map((d) => ({
-        tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
-        cost: m.costTotal.labels(d, model, m.variant, tier, source),
+        tokens: m.tokensTotal.labels(d, model, m.variant, tier, source, requested),
+        cost: m.costTotal.labels(d, model, m.variant, tier, source, requested),
       })),
       plan: m.planUnits.labels(model, m.variant, tier, source),
     };
-    ctx.series.set(key, s); // bounded: folded models × 2 tiers × 2 sources
+    ctx.series.set(key, s); // bounded: folded models² × 2 tiers × 2 sources
   }
   return s;
 }
@@ -223,8 +229,10 @@ function clientSeriesFor(ctx: TapContext, client: string): { tokens: Counter[]; 
 /** Counts tokens and cost; the access line reports them (its message is the `Token usage: …` text). */
 function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): SettledUsage {
   const model = foldModel(x.model ?? ctx.defaultModel);
+  // The model served is `model`; the one asked for differs only where model routing changed it.
+  const requested = x.requestedModel === null ? model : foldModel(x.requestedModel);
   const tier = ctx.pricing.tier(Date.now());
-  const series = seriesFor(ctx, model, tier, source);
+  const series = seriesFor(ctx, model, requested, tier, source);
   const client = clientBucket(x.client);
   const perClient = clientSeriesFor(ctx, client);
   let costUsd = 0;
