@@ -11,11 +11,13 @@ const SHOULD_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PROXY_OVERLOADED',
   'QUEUE_FULL',
   'QUEUE_TIMEOUT',
+  'CLIENT_IN_FLIGHT_LIMIT',
 ]);
-// Headers some answers add. A spent quota window lasts hours: `x-should-retry: false` makes Claude
-// Code and the Stainless SDKs (which honour it over their own retry rules) stop at once.
+// Headers some answers add. A spent quota window or budget lasts hours: `x-should-retry: false`
+// makes Claude Code and the Stainless SDKs (which honour it over their own retry rules) stop at once.
 const EXTRA_HEADERS: Partial<Record<ErrorCode, Readonly<Record<string, string>>>> = {
   QUOTA_EXHAUSTED: { 'x-zai-error-class': 'quota', 'x-should-retry': 'false' },
+  BUDGET_EXCEEDED: { 'x-should-retry': 'false' },
 };
 
 /** Writes `e` in the surface's envelope; on a response already started, breaks the connection. */

@@ -2,6 +2,7 @@
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
 import { clientBucket } from '../admission/client-buckets.ts';
 import type { Exchange, ResponseTap } from '../exchange.ts';
+import type { ClientIdentity } from '../http/auth.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CountTokensLocal } from './count-tokens.ts';
@@ -29,7 +30,15 @@ export interface TapContext {
   /** Per-client tokens (DIRECTIONS order) and cost, by client label. */
   clients: Map<string, { tokens: Counter[]; cost: Counter }>;
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
+  /** Where each exchange's consumption also goes (budgets); null when nothing needs it. */
+  spend: UsageSink | null;
 }
+
+/** Receives what one exchange consumed, once, when it is recorded. */
+export type UsageSink = (
+  client: ClientIdentity,
+  s: { tokens: number; usd: number; plan_units: number },
+) => void;
 
 const hasAny = (u: Usage | null): u is Usage =>
   u !== null && (u.input > 0 || u.output > 0 || u.cache_read > 0 || u.cache_write > 0);
@@ -217,6 +226,8 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
   const series = seriesFor(ctx, model, tier, source);
   const client = clientBucket(x.client);
   const perClient = clientSeriesFor(ctx, client);
+  let tokens = 0;
+  let usd = 0;
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
@@ -226,8 +237,12 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
     series.dirs[i]!.cost.inc(cost);
     perClient.tokens[i]!.inc(n);
     perClient.cost.inc(cost);
+    tokens += n;
+    usd += cost;
   }
-  series.plan.inc(ctx.plan.units(model, u, tier));
+  const units = ctx.plan.units(model, u, tier);
+  series.plan.inc(units);
+  if (ctx.spend !== null) ctx.spend(x.client, { tokens, usd, plan_units: units });
   ctx.sources[source][x.route.family].inc();
   if (!ctx.log.isLevelEnabled('info')) return;
   ctx.log.info(
