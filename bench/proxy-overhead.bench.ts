@@ -1,7 +1,8 @@
 // What does the proxy add? Latency and stream time-to-first-byte at c=1, and throughput at c=32,
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
-// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--budgets] [--baseline=<tree>]
+// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--admission]
+//        [--budgets] [--baseline=<tree>]
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'undici';
@@ -30,6 +31,20 @@ const COUNTING = flags.has('--counting'); // adds a proxy with TOKEN_COUNTING_EN
 // Adds a counting proxy whose every request passes a budget (a default budget that never runs out):
 // the budget check before, and the spent amounts written after, each request.
 const BUDGETS = flags.has('--budgets');
+// --admission adds a proxy whose concurrency limit, fair queue and rate limiter all run, with limits
+// far above the load: what admission costs when it limits nothing.
+const ADMISSION = flags.has('--admission');
+const ADMISSION_ENV = {
+  CONCURRENCY_ENABLED: 'true',
+  CONCURRENCY_INITIAL: '1000',
+  CONCURRENCY_MIN: '1000',
+  CONCURRENCY_MAX: '1000',
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_INITIAL: '1000000',
+  RATE_LIMIT_MIN: '1000000',
+  RATE_LIMIT_MAX: '1000000',
+  MAX_WORKERS: '1000',
+};
 
 interface Plan {
   c1Rounds: number;
@@ -71,7 +86,12 @@ const PLAN: Plan = QUICK
     };
 const CONNECTIONS = 32;
 const BUDGET_MS =
-  (QUICK ? 90 : 200) * 1000 * (COUNTING || BUDGETS ? 1.5 : 1) * (BUDGETS ? 1.3 : 1) * (BASELINE ? 1.5 : 1); // hard stop, whatever happens
+  (QUICK ? 90 : 200) *
+  1000 *
+  (COUNTING || BUDGETS ? 1.5 : 1) *
+  (BUDGETS ? 1.3 : 1) *
+  (ADMISSION ? 1.5 : 1) *
+  (BASELINE ? 1.5 : 1); // hard stop, whatever happens
 
 const children: Child[] = [];
 const started = Date.now();
@@ -208,6 +228,7 @@ async function main(): Promise<number> {
           }),
         ]
       : []),
+    ...(ADMISSION ? [startProxyChild('proxy+adm', sim.url, ADMISSION_ENV)] : []),
   ]);
   children.push(...proxyList);
 
@@ -217,6 +238,10 @@ async function main(): Promise<number> {
     const on = (counting[p.name] as { enabled?: boolean } | undefined)?.enabled === true;
     if (on !== (p.name === 'proxy+count' || p.name === 'proxy+budgets'))
       progress(`warning: ${p.name} reports token counting ${on ? 'on' : 'off'}`);
+    if (p.name === 'proxy@base') continue; // an older tree may have no admission
+    const adm = JSON.parse(await getText(`${p.url}/health`)).concurrency?.enabled === true;
+    if (adm !== (p.name === 'proxy+adm'))
+      progress(`warning: ${p.name} reports admission ${adm ? 'on' : 'off'}`);
   }
 
   const targets: BenchTarget[] = [
