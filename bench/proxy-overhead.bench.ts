@@ -2,8 +2,9 @@
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
 // Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--admission]
-//        [--access-log] [--routing] [--baseline=<tree>]
-import { availableParallelism } from 'node:os';
+//        [--access-log] [--routing] [--budgets] [--baseline=<tree>]
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from 'undici';
 import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
 import { type Clock, cannon, openClient, sequential } from './load-drivers.ts';
@@ -27,6 +28,9 @@ const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice('--baselin
 const QUICK = flags.has('--quick');
 const JSON_OUT = flags.has('--json');
 const COUNTING = flags.has('--counting'); // adds a proxy with TOKEN_COUNTING_ENABLED=true
+// Adds a counting proxy whose every request passes a budget (a default budget that never runs out):
+// the budget check before, and the spent amounts written after, each request.
+const BUDGETS = flags.has('--budgets');
 // --admission adds a proxy whose concurrency limit, fair queue and rate limiter all run, with limits
 // far above the load: what admission costs when it limits nothing.
 const ADMISSION = flags.has('--admission');
@@ -92,7 +96,8 @@ const CONNECTIONS = 32;
 const BUDGET_MS =
   (QUICK ? 90 : 200) *
   1000 *
-  (COUNTING ? 1.5 : 1) *
+  (COUNTING || BUDGETS ? 1.5 : 1) *
+  (BUDGETS ? 1.3 : 1) *
   (ADMISSION ? 1.5 : 1) *
   (ROUTING ? 1.5 : 1) *
   (BASELINE ? 1.5 : 1) *
@@ -222,7 +227,18 @@ async function main(): Promise<number> {
     ...(BASELINE === undefined ? [] : [startProxyChild('proxy@base', sim.url, {}, BASELINE)]),
     startProxyChild('proxy', sim.url, ACCESS ? { ...LOG_INFO, ACCESS_LOG: 'false' } : {}),
     ...(ACCESS ? [startProxyChild('proxy+access', sim.url, { ...LOG_INFO, ACCESS_LOG: 'true' })] : []),
-    ...(COUNTING ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })] : []),
+    ...(COUNTING || BUDGETS
+      ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })]
+      : []),
+    ...(BUDGETS
+      ? [
+          startProxyChild('proxy+budgets', sim.url, {
+            TOKEN_COUNTING_ENABLED: 'true',
+            CLIENT_BUDGETS: '{"default":{"tokens_per_day":1e15,"usd_per_month":1e12,"max_in_flight":10000}}',
+            RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-bench-budgets-${process.pid}.json`),
+          }),
+        ]
+      : []),
     ...(ADMISSION ? [startProxyChild('proxy+adm', sim.url, ADMISSION_ENV)] : []),
     ...(ROUTING ? [startProxyChild('proxy+route', sim.url, { MODEL_MAP: ROUTING_MAP })] : []),
   ]);
@@ -232,7 +248,7 @@ async function main(): Promise<number> {
   for (const p of proxyList) counting[p.name] = JSON.parse(await getText(`${p.url}/health`)).token_counting;
   for (const p of proxyList) {
     const on = (counting[p.name] as { enabled?: boolean } | undefined)?.enabled === true;
-    if (on !== (p.name === 'proxy+count'))
+    if (on !== (p.name === 'proxy+count' || p.name === 'proxy+budgets'))
       progress(`warning: ${p.name} reports token counting ${on ? 'on' : 'off'}`);
     if (p.name === 'proxy@base') continue; // an older tree may have no admission
     const adm = JSON.parse(await getText(`${p.url}/health`)).concurrency?.enabled === true;

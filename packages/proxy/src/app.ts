@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdmission, type ProxyAdmission } from './admission/admission.ts';
 import { clientBucket } from './admission/client-buckets.ts';
 import type { Admission } from './admission/index.ts';
-import type { StateStore } from './admission/state-store.ts';
+import { createLocalStore, type StateStore } from './admission/state-store.ts';
+import { type Budgets, budgetOf, createBudgets, loadBudgetConfig, noBudgets } from './budgets/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Exchange } from './exchange.ts';
@@ -34,7 +35,7 @@ import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { keepaliveOptions } from './upstream/keepalive.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
-import { type Accounting, createAccounting, createPeakWindow } from './usage/index.ts';
+import { type Accounting, createAccounting, createPeakWindow, type UsageSink } from './usage/index.ts';
 
 /** Replacements for tests and tools; production passes none. */
 export interface ProxyOverrides {
@@ -70,11 +71,27 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     .labels(cfg.ZAI_PROXY_VERSION, cfg.DEPLOYMENT_VARIANT, cfg.ZAI_PROXY_COMMIT, cfg.ZAI_PROXY_BUILD_TIME)
     .set(1);
   const auth = createAuth(cfg);
-  const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics);
+  const budgetConfig = loadBudgetConfig(cfg);
+  // Budgets are built after admission (they share its store) but hear usage from accounting, built
+  // first: through this binding, and not at all when there are no budgets.
+  let budgets: Budgets = noBudgets;
+  const spend: UsageSink | null = budgetConfig === null ? null : (c, used) => budgets.record?.(c, used);
+  const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics, spend);
   const clock = o.clock ?? systemClock;
+  // The in-flight caps are read from the budgets config, so admission can be built first.
+  const capped =
+    budgetConfig !== null &&
+    [...budgetConfig.clients.values(), budgetConfig.default].some(
+      (b) => b !== null && b.maxInFlight !== null,
+    );
   const own: ProxyAdmission | null =
     o.admission === undefined
-      ? createAdmission(cfg, { clock: o.admissionClock ?? systemClock, log, metrics })
+      ? createAdmission(cfg, {
+          clock: o.admissionClock ?? systemClock,
+          log,
+          metrics,
+          inflightCap: capped ? (c) => budgetOf(budgetConfig!, c.name)?.maxInFlight ?? null : undefined,
+        })
       : null;
   // With REDIS_URL the gate's entries live in admission's Redis store, so every replica of one
   // account gates together.
@@ -104,8 +121,28 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
       timeZone: cfg.PRICING_TIMEZONE,
     }),
   });
-  // The quota gate comes first: a request of a spent account waits for nothing.
-  const admission = quota.wrap(o.admission ?? own!);
+  if (budgetConfig !== null) {
+    budgets = createBudgets(budgetConfig, cfg.REPORT_TIMEZONE, {
+      store:
+        own?.store ??
+        createLocalStore({ path: null, maxAgeMs: cfg.RATE_LIMIT_STATE_MAX_AGE, now: () => clock.now(), log }),
+      now: () => clock.now(),
+      log,
+      metrics,
+      fiveHour: () => quota.window('five_hour'),
+    });
+    log.info(
+      {
+        clients: budgetConfig.clients.size,
+        default: budgetConfig.default !== null,
+        timeZone: cfg.REPORT_TIMEZONE,
+      },
+      `Budgets enabled: ${budgetConfig.clients.size} named client(s)${budgetConfig.default !== null ? ' and a default' : ''}, periods in ${cfg.REPORT_TIMEZONE}`,
+    );
+  }
+  // The budgets come first (a client over its budget waits for nothing), then the quota gate (a
+  // request of a spent account waits for nothing), then pacing.
+  const admission = budgets.wrap(quota.wrap(o.admission ?? own!));
   const signals = createSignalFanout((err) =>
     log.error({ err: (err as Error).message }, 'Upstream signal listener failed'),
   );
@@ -144,12 +181,15 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     concurrency: () => own?.concurrencyHealth() ?? { enabled: false },
     token_counting: () => accounting.health(),
     routing: () => routing?.health() ?? ROUTING_OFF,
+    // Only with budgets configured: /health keeps the original's shape otherwise.
+    ...(budgetConfig !== null ? { budgets: () => budgets.health() } : {}),
   };
   const closers: (() => Promise<void>)[] = [
     () => client.close(),
     () => accounting.close(),
     () => admission.close?.() ?? Promise.resolve(),
     () => quota.close(),
+    () => budgets.close(), // closed first: its last writes land before the store closes
   ];
 
   let http: HttpServer | null = null;
@@ -176,6 +216,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     admin: createAdminRoutes({
       token: cfg.ADMIN_TOKEN,
       resetRateLimit: () => own?.reset() ?? Promise.resolve({ status: 'reset' }),
+      budgets: () => budgets.report(),
     }),
     auth,
     metrics: createRequestMetrics(metrics),
@@ -209,7 +250,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     try {
       await handle(x);
     } finally {
-      own.leave();
+      own.leave(x.client);
     }
   }
 

@@ -167,6 +167,14 @@ const rules = <R>(parse: (text: string) => Parsed<R>) =>
         return r.errors.length > 0 ? z.NEVER : Object.freeze(r.rules);
       }),
   );
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const Env = z.object({
   PORT: int(8080, 0, 65535),
@@ -210,14 +218,7 @@ const Env = z.object({
     z
       .string()
       .default('Asia/Shanghai')
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en-US', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'expected an IANA time zone such as America/New_York'),
+      .refine(isTimeZone, 'expected an IANA time zone such as America/New_York'),
   ),
   PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
   DASHBOARD_URL: optionalUrl, // where the dashboard runs, for the proxy's `GET /` index
@@ -264,6 +265,13 @@ const Env = z.object({
       ),
   ),
   REDIS_LEASE_TTL: duration(15_000, 1000), // 15 s: a dead replica's slots come free after this
+  // Per-client budgets (docs/budgets.md): JSON text, or a file of it; CLIENT_BUDGETS wins.
+  CLIENT_BUDGETS: opt(z.string().optional()),
+  CLIENT_BUDGETS_FILE: opt(z.string().optional()),
+  // Days, weeks and months of budgets are counted in this zone (the dashboard's reports use the same).
+  REPORT_TIMEZONE: opt(
+    z.string().default('UTC').refine(isTimeZone, 'expected an IANA time zone such as Europe/Berlin'),
+  ),
   ADMIN_TOKEN: opt(z.string().min(16, 'expected at least 16 characters').optional()),
   TRUST_FORWARDED_FOR: bool(false), // fairness by X-Forwarded-For's first address (behind an ingress only)
   ZAI_PROXY_VERSION: str('unknown'),

@@ -52,6 +52,11 @@ export const ERRORS = {
   QUEUE_TIMEOUT: { status: 429, class: 'admission', message: 'request waited too long in the proxy queue' },
   QUOTA_EXHAUSTED: { status: 429, class: 'admission', message: 'the Z.AI quota window is spent' },
   BUDGET_EXCEEDED: { status: 429, class: 'admission', message: 'the spending budget is used up' },
+  CLIENT_IN_FLIGHT_LIMIT: {
+    status: 429,
+    class: 'admission',
+    message: 'too many requests of this client in flight (its max_in_flight budget); retry shortly',
+  },
   SHUTTING_DOWN: { status: 503, class: 'proxy', message: 'proxy is shutting down' },
   INTERNAL: { status: 500, class: 'proxy', message: 'internal proxy error' },
 } as const satisfies Record<string, { status: number; class: ErrorClass; message: string }>;

@@ -28,7 +28,7 @@ export function createMetrics(variant: string) {
   const r = [registry];
   // Gauges whose value is a function of time (gate open until a reset, age of a sample) are brought
   // up to date when Prometheus scrapes, by the module that owns them; the first quota series runs it.
-  const scrapeHooks = { quota: (): void => {} };
+  const scrapeHooks = { quota: (): void => {}, budgets: (): void => {} };
   const admission: AdmissionGauges = { inflightAttempts: () => 0, queued: () => 0, requestsInside: () => 0 };
   let maxWorkers = 0;
   const m = {
@@ -379,6 +379,33 @@ export function createMetrics(variant: string) {
       name: 'zai_proxy_client_cost_usd_total',
       help: 'Estimated cost in USD by client.',
       labelNames: ['client', 'variant'] as const,
+      registers: r,
+    }),
+    // Budgets (docs/budgets.md): `budget` is a limit name of the budgets file, `threshold` a
+    // configured warn_at fraction or 1 (the limit itself).
+    budgetUsedRatio: new Gauge({
+      name: 'zai_proxy_budget_used_ratio',
+      help: "Used fraction of a client's budget limit in its current period (the most spent client of a source-NN label).",
+      labelNames: ['client', 'budget', 'variant'] as const,
+      registers: r,
+      collect: () => scrapeHooks.budgets(),
+    }),
+    budgetWarningActive: new Gauge({
+      name: 'zai_proxy_budget_warning_active',
+      help: 'Whether a budget warning threshold is crossed in the current period: 1 from its one warning until it resolves.',
+      labelNames: ['client', 'budget', 'threshold', 'variant'] as const,
+      registers: r,
+    }),
+    budgetWarnings: new Counter({
+      name: 'zai_proxy_budget_warnings_total',
+      help: 'Budget warnings fired, once per client, limit, threshold and period (threshold 1: the limit was reached).',
+      labelNames: ['client', 'budget', 'threshold', 'variant'] as const,
+      registers: r,
+    }),
+    budgetRejections: new Counter({
+      name: 'zai_proxy_budget_rejections_total',
+      help: 'Requests answered 429 BUDGET_EXCEEDED instead of being sent, by client and the spent limit.',
+      labelNames: ['client', 'budget', 'variant'] as const,
       registers: r,
     }),
   };

@@ -137,6 +137,7 @@ describe('admission refusals', () => {
     ['QUEUE_TIMEOUT', 'rate_limit_error', 'rate_limit_error', 429],
     ['QUOTA_EXHAUSTED', 'rate_limit_error', 'insufficient_quota', 429],
     ['BUDGET_EXCEEDED', 'rate_limit_error', 'insufficient_quota', 429],
+    ['CLIENT_IN_FLIGHT_LIMIT', 'rate_limit_error', 'rate_limit_error', 429],
   ];
   let s: Stack;
   let refusal: GatewayError | null = null;
@@ -161,7 +162,7 @@ describe('admission refusals', () => {
       // A busy proxy's refusals tell the SDKs to retry; a spent quota or budget tells them not to.
       assert.equal(
         a.headers.get('x-should-retry'),
-        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : 'false',
+        status === 503 || code === 'QUEUE_TIMEOUT' || code === 'CLIENT_IN_FLIGHT_LIMIT' ? 'true' : 'false',
       );
       assert.equal(a.headers.get('retry-after'), '7');
       assert.equal(a.headers.get('x-request-id'), 'adm-1');

@@ -31,13 +31,17 @@ export interface AdmissionDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** A client's own cap on requests inside the proxy (its budget's max_in_flight), or null; absent
+   *  when no client has one, so enter() pays nothing for it. */
+  inflightCap?: ((client: ClientIdentity) => number | null) | undefined;
 }
 
 export interface ProxyAdmission extends Admission {
-  /** A request enters the proxy: null, or the refusal when MAX_WORKERS are inside already. */
+  /** A request enters the proxy: null, or the refusal when MAX_WORKERS are inside already or the
+   *  client has its own max_in_flight inside. */
   enter(client: ClientIdentity): GatewayError | null;
   /** …and leaves it (once per enter() that returned null). */
-  leave(): void;
+  leave(client: ClientIdentity): void;
   /** The `concurrency` section of /health. */
   concurrencyHealth(): Record<string, unknown>;
   /** POST /admin/reset-rate-limit: limits back to their initial values; the body's figures. */
@@ -158,6 +162,10 @@ export function createAdmission(cfg: Config, d: AdmissionDeps): ProxyAdmission {
   sharedGauge?.set(1);
   let inside = 0;
   const maxWorkersRefusals = m.admissionRefusals.labels('max_workers', v);
+  const capOf = d.inflightCap;
+  // Requests inside per capped client name; entries leave with their last request.
+  const insideOf = new Map<string, number>();
+  const clientCapRefusals = m.admissionRefusals.labels('client_in_flight', v);
   const rejections = new Map<string, { inc(): void }>();
   const rejected = (bucket: string) => {
     let c = rejections.get(bucket);
@@ -250,11 +258,32 @@ export function createAdmission(cfg: Config, d: AdmissionDeps): ProxyAdmission {
         rejected(clientBucket(client));
         return new GatewayError('PROXY_OVERLOADED', undefined, 1);
       }
+      if (capOf !== undefined) {
+        const cap = capOf(client);
+        if (cap !== null) {
+          const n = insideOf.get(client.name) ?? 0;
+          if (n >= cap) {
+            clientCapRefusals.inc();
+            rejected(clientBucket(client));
+            return new GatewayError(
+              'CLIENT_IN_FLIGHT_LIMIT',
+              `${client.name} already has ${cap} requests in flight (its max_in_flight budget); retry shortly`,
+              1,
+            );
+          }
+          insideOf.set(client.name, n + 1);
+        }
+      }
       inside++;
       return null;
     },
-    leave() {
+    leave(client) {
       inside--;
+      if (capOf === undefined) return;
+      const n = insideOf.get(client.name);
+      if (n === undefined) return;
+      if (n <= 1) insideOf.delete(client.name);
+      else insideOf.set(client.name, n - 1);
     },
     acquire(r, signal) {
       // count_tokens and the model list generate nothing: Z.AI's concurrency limit is not theirs.

@@ -4,7 +4,9 @@
 // (redis-store.ts) shares them between every replica of one Z.AI account.
 //
 // Documents change rarely (a limit cut, a gate closing), never per request: writers call set() on a
-// change, and the local store coalesces file writes so a burst of changes is one write.
+// change, and the local store coalesces file writes so a burst of changes is one write. Counter
+// documents (budgets' spent amounts) change once per finished request, through add(), which is
+// atomic across replicas.
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.ts';
@@ -18,6 +20,12 @@ export interface StateStore {
   /** Stores a JSON-serialisable document; it expires ttlMs from now when ttlMs > 0. */
   set(key: string, value: unknown, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Adds each delta to its field of the counter document at key (absent fields count from 0),
+   *  atomically across replicas, and resolves to every field after the add. The document expires
+   *  ttlMs from now; each add moves the expiry. */
+  add(key: string, deltas: Readonly<Record<string, number>>, ttlMs: number): Promise<Record<string, number>>;
+  /** A counter document's fields ({} when absent or expired). */
+  counters(key: string): Promise<Record<string, number>>;
   /** Flushes pending writes and releases connections. */
   close(): Promise<void>;
 }
@@ -96,7 +104,9 @@ export function createLocalStore(o: LocalStoreOptions): LocalStore {
     let kept = 0;
     for (const [key, d] of entries) {
       if (d.expiresAt > 0 && d.expiresAt <= now) continue;
-      if (!(now - d.writtenAt <= o.maxAgeMs)) {
+      // Learned limits go stale; a document with its own expiry (a budget period's spent amounts)
+      // is valid until then, however long ago it was written.
+      if (d.expiresAt === 0 && !(now - d.writtenAt <= o.maxAgeMs)) {
         o.log.info(
           { path, key, ageMs: now - d.writtenAt, maxAgeMs: o.maxAgeMs },
           'Admission state: ignoring a stale document',
@@ -166,6 +176,21 @@ export function createLocalStore(o: LocalStoreOptions): LocalStore {
       if (docs.delete(key)) schedule();
       return Promise.resolve();
     },
+    add(key, deltas, ttlMs) {
+      const now = o.now();
+      const d = docs.get(key);
+      const live = d !== undefined && !(d.expiresAt > 0 && d.expiresAt <= now);
+      const value: Record<string, number> = live ? { ...numbers(d.value) } : {};
+      for (const [f, n] of Object.entries(deltas)) value[f] = (value[f] ?? 0) + n;
+      docs.set(key, { value, expiresAt: ttlMs > 0 ? now + ttlMs : 0, writtenAt: now });
+      schedule();
+      return Promise.resolve({ ...value });
+    },
+    counters(key) {
+      const d = docs.get(key);
+      if (d === undefined || (d.expiresAt > 0 && d.expiresAt <= o.now())) return Promise.resolve({});
+      return Promise.resolve({ ...numbers(d.value) });
+    },
     flush,
     close() {
       flush();
@@ -202,6 +227,17 @@ function fileEntries(
         writtenAt: e.writtenAt,
       },
     ]);
+  }
+  return out;
+}
+
+/** The finite numeric fields of a document (a counter document read back from a file or Redis). */
+export function numbers(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [k, n] of Object.entries(v)) {
+    const x = typeof n === 'string' ? Number(n) : n;
+    if (typeof x === 'number' && Number.isFinite(x)) out[k] = x;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // Operator endpoints under /admin/: POST /admin/reset-rate-limit (the Go proxy's, which also resets
-// the concurrency limit now). Off unless ADMIN_TOKEN is set; then the caller must send it as a bearer
+// the concurrency limit now) and GET /admin/budgets (use and remaining per client). Off unless
+// ADMIN_TOKEN is set; then the caller must send it as a bearer
 // token, compared in constant time. The Go proxy left this endpoint open to anyone who could reach it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +18,16 @@ export interface AdminOptions {
   token: string | undefined;
   /** Resets the limiters; resolves to the response body. */
   resetRateLimit(): Promise<Record<string, unknown>>;
+  /** The budgets report. */
+  budgets(): Promise<Record<string, unknown>>;
 }
+
+const ROUTES: Readonly<
+  Record<string, { method: string; run: (o: AdminOptions) => Promise<Record<string, unknown>> }>
+> = {
+  '/admin/reset-rate-limit': { method: 'POST', run: (o) => o.resetRateLimit() },
+  '/admin/budgets': { method: 'GET', run: (o) => o.budgets() },
+};
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -32,20 +42,21 @@ export function createAdminRoutes(o: AdminOptions): AdminRoutes {
   };
   return {
     handle(path, req, res) {
-      if (path !== '/admin/reset-rate-limit') return false;
+      const route = ROUTES[path];
+      if (route === undefined) return false;
       if (!authorized(req)) {
         writeError(res, anthropic, new GatewayError('UNAUTHORIZED', 'missing or invalid admin token'), null);
         req.resume();
         return true;
       }
-      if (req.method !== 'POST') {
-        res.setHeader('allow', 'POST');
+      if (req.method !== route.method) {
+        res.setHeader('allow', route.method);
         writeError(res, anthropic, new GatewayError('METHOD_NOT_ALLOWED'), null);
         req.resume();
         return true;
       }
       req.resume();
-      return o.resetRateLimit().then((body) => {
+      return route.run(o).then((body) => {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         return true;
       });

@@ -39,6 +39,16 @@ export interface QuotaDeps {
   store?: GateStore;
 }
 
+/** One window of the last good poll. */
+export interface QuotaWindowView {
+  /** The window's next reset; its period is the five (or 168) hours before it. */
+  resetAtMs: number;
+  usedFraction: number;
+  /** Share of the window's burn the forecast attributes to traffic that is not the proxy's (0 when
+   *  unknown or within tolerance). */
+  externalShare: number;
+}
+
 /** A quota-class answer from Z.AI, as the upstream signal carries it. */
 export interface QuotaAnswer {
   account: string;
@@ -69,6 +79,9 @@ export interface Quota {
   health(): Record<string, unknown>;
   /** Z.AI said a window is spent. */
   onQuotaAnswer(a: QuotaAnswer): void;
+  /** A window as the last good poll saw it (null without one, or when it gave no reset): the
+   *  five-hour share budgets read their period and the window's use from it. */
+  window(w: QuotaWindow): QuotaWindowView | null;
   /** `inner` behind the gate; `inner` itself when the gate is off. */
   wrap(inner: Admission): Admission;
   /** The upstream-signal listener that closes the gate on Z.AI's quota answers. */
@@ -253,10 +266,22 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
     );
   }
 
+  function window(w: QuotaWindow): QuotaWindowView | null {
+    const s = poller?.state().sample?.windows.find((x) => x.window === w);
+    if (s === undefined || s.resetAtMs === null) return null;
+    const a = forecasts.get(w)?.attribution;
+    return {
+      resetAtMs: s.resetAtMs,
+      usedFraction: s.usedFraction,
+      externalShare: a?.state === 'ok' ? a.externalShare : 0,
+    };
+  }
+
   return {
     gate,
     poller,
     health,
+    window,
     onQuotaAnswer,
     wrap: (inner) =>
       gate === null

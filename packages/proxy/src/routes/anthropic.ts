@@ -21,6 +21,7 @@ const ANTHROPIC_TYPE: Record<ErrorCode, string> = {
   QUEUE_TIMEOUT: 'rate_limit_error',
   QUOTA_EXHAUSTED: 'rate_limit_error',
   BUDGET_EXCEEDED: 'rate_limit_error',
+  CLIENT_IN_FLIGHT_LIMIT: 'rate_limit_error',
   SHUTTING_DOWN: 'overloaded_error',
   INTERNAL: 'api_error',
 };

@@ -21,6 +21,7 @@ const OPENAI_TYPE: Record<ErrorCode, string> = {
   QUEUE_TIMEOUT: 'rate_limit_error',
   QUOTA_EXHAUSTED: 'insufficient_quota',
   BUDGET_EXCEEDED: 'insufficient_quota',
+  CLIENT_IN_FLIGHT_LIMIT: 'rate_limit_error',
   SHUTTING_DOWN: 'server_error',
   INTERNAL: 'server_error',
 };

@@ -16,7 +16,7 @@ import { createPricing, DEFAULT_PRICE_TABLE, type PriceTable, parsePriceTable } 
 import { estimateInputTokens } from './request-text.ts';
 import { restoreSnapshot } from './token-calibration.ts';
 import { createTokenCounter } from './tokenizer.ts';
-import { type TapContext, timedCount, UsageTap } from './usage-tap.ts';
+import { type TapContext, timedCount, type UsageSink, UsageTap } from './usage-tap.ts';
 
 /** Per-request accounting hooks used by the server; a no-op object when counting is off. */
 export interface Accounting {
@@ -42,7 +42,12 @@ export const noAccounting: Accounting = {
   close: () => Promise.resolve(),
 };
 /** Loads the tokenizer and price table once and binds the accounting series. */
-export async function createAccounting(cfg: Config, log: Logger, metrics: Metrics): Promise<Accounting> {
+export async function createAccounting(
+  cfg: Config,
+  log: Logger,
+  metrics: Metrics,
+  spend: UsageSink | null = null,
+): Promise<Accounting> {
   if (!cfg.TOKEN_COUNTING_ENABLED) {
     log.info('Token counting disabled (TOKEN_COUNTING_ENABLED=false)');
     metrics.tokenCountingMode.labels('disabled', metrics.variant).set(1);
@@ -119,6 +124,7 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     series: new Map(),
     clients: new Map(),
     sources: { provider: src('provider'), estimate: src('estimate') },
+    spend,
   });
 }
 

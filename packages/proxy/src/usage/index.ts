@@ -39,3 +39,4 @@ export {
   WORKER_THRESHOLD_CHARS,
 } from './tokenizer.ts';
 export { type ApiFamily, DIRECTIONS, type Direction, type Usage } from './types.ts';
+export type { UsageSink } from './usage-tap.ts';

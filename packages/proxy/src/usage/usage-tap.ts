@@ -2,6 +2,7 @@
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
 import { clientBucket } from '../admission/client-buckets.ts';
 import type { Exchange, ResponseTap, SettledUsage } from '../exchange.ts';
+import type { ClientIdentity } from '../http/auth.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CountTokensLocal } from './count-tokens.ts';
@@ -29,7 +30,15 @@ export interface TapContext {
   /** Per-client tokens (DIRECTIONS order) and cost, by client label. */
   clients: Map<string, { tokens: Counter[]; cost: Counter }>;
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
+  /** Where each exchange's consumption also goes (budgets); null when nothing needs it. */
+  spend: UsageSink | null;
 }
+
+/** Receives what one exchange consumed, once, when it is recorded. */
+export type UsageSink = (
+  client: ClientIdentity,
+  s: { tokens: number; usd: number; plan_units: number },
+) => void;
 
 const hasAny = (u: Usage | null): u is Usage =>
   u !== null && (u.input > 0 || u.output > 0 || u.cache_read > 0 || u.cache_write > 0);
@@ -236,6 +245,7 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
   const client = clientBucket(x.client);
   const perClient = clientSeriesFor(ctx, client);
   let costUsd = 0;
+  let tokens = 0;
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
@@ -246,8 +256,11 @@ function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'es
     perClient.tokens[i]!.inc(n);
     perClient.cost.inc(cost);
     costUsd += cost;
+    tokens += n;
   }
-  series.plan.inc(ctx.plan.units(model, u, tier));
+  const units = ctx.plan.units(model, u, tier);
+  series.plan.inc(units);
+  if (ctx.spend !== null) ctx.spend(x.client, { tokens, usd: costUsd, plan_units: units });
   ctx.sources[source][x.route.family].inc();
   return {
     input: u.input,
