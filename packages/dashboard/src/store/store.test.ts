@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Tick } from '../collector/source.ts';
 import { emptyPoint, type Point, type UsageRow } from '../points/point.ts';
-import { createStore, MINUTE, StorageUnavailableError, stepBuckets } from './store.ts';
+import { createStore, MINUTE, StorageUnavailableError } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dash-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,11 +104,20 @@ describe('store', () => {
   });
 
   test('step buckets read again come from the cache and equal a fresh merge, as minutes close and old ones are pruned', () => {
-    const store = createStore({ path: dbPath(), retention5sMs: DAY, retention1mMs: 40 * MINUTE });
+    const path = dbPath();
+    const o = { path, retention5sMs: DAY, retention1mMs: 40 * MINUTE };
+    const store = createStore(o);
     const step = 5 * MINUTE;
-    // The reference: every point of the range read and merged now, without the cache.
-    const fresh = (start: number, end: number, variant?: string) =>
-      stepBuckets(store.points({ start, end, resolution: '1m', ...(variant ? { variant } : {}) }), step);
+    // The reference: a second store on the same file, its cache empty, reads and merges everything.
+    const fresh = (start: number, end: number, variant?: string) => {
+      const other = createStore(o);
+      other.open(ts);
+      try {
+        return other.points({ start, end, resolution: '1m', stepMs: step, ...(variant ? { variant } : {}) });
+      } finally {
+        other.close();
+      }
+    };
     const cached = (start: number, end: number, variant?: string) =>
       store.points({ start, end, resolution: '1m', stepMs: step, ...(variant ? { variant } : {}) });
     let ts = T0;
