@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { CanaryResponse, Snapshot, StatusResponse } from '../src/api/types.ts';
-import { CHART_PANELS } from '../src/panels/chart-panels.ts';
+import { formatRatio } from '../src/lib/format.ts';
+import { CHART_PANELS, type ChartPanelDef } from '../src/panels/chart-panels.ts';
 import { type Browser, launch, seriousViolations } from './browser.ts';
 import { type Stack, startStack } from './stack.ts';
 
@@ -67,8 +68,67 @@ async function numbersRow(
   };
 }
 
+/** A window in the past that takes no live updates, and the API's production points in it. */
+async function fixedWindow(from: number, to: number): Promise<{ page: Page; points: Snapshot[] }> {
+  const page = await open(
+    `/?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&variant=production`,
+  );
+  const rangeMin = Math.ceil((Date.now() - from) / 60_000);
+  const points = (await api<Snapshot[]>(`/api/metrics?range=${rangeMin}m&variant=production`)).filter(
+    (p) => p.timestamp >= from && p.timestamp <= to,
+  );
+  return { page, points };
+}
+
+/** Asserts a panel's numbers table shows what the API's points give; returns the rows computed here. */
+async function assertPanelShows(page: Page, def: ChartPanelDef, points: Snapshot[]) {
+  const defs = typeof def.series === 'function' ? def.series(points) : def.series;
+  // computed here from the API's points, independently of the UI's own summary code
+  const rows = defs
+    .map((d) => {
+      const vals = points
+        .map((p) => d.get(p))
+        .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      return {
+        label: d.label,
+        points: vals.length,
+        latest: vals.at(-1) ?? null,
+        min: vals.length ? Math.min(...vals) : null,
+        max: vals.length ? Math.max(...vals) : null,
+        mean: vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null,
+      };
+    })
+    .filter((r) => r.points > 0);
+  const state = await panel(page, def.id).getAttribute('data-state');
+  if (rows.length === 0) {
+    assert.equal(state, 'empty', `${def.id} has no data and says so`);
+    assert.match(
+      (await panel(page, def.id).textContent()) ?? '',
+      new RegExp(def.missing.slice(0, 20).replace(/[.()]/g, '.')),
+    );
+    return rows;
+  }
+  await panel(page, def.id).locator('[data-state="ready"], .numbers').first().waitFor();
+  for (const r of rows) {
+    const shown = await numbersRow(page, def.id, r.label, 'production');
+    assert.deepEqual(
+      shown,
+      {
+        latest: def.format(r.latest),
+        min: def.format(r.min),
+        mean: def.format(r.mean),
+        max: def.format(r.max),
+        points: String(r.points),
+      },
+      `${def.id} / ${r.label}`,
+    );
+  }
+  return rows;
+}
+
 before(async () => {
-  stack = await startStack();
+  // production's simulated account takes 2 requests at once, and its proxy queues at most 8
+  stack = await startStack({ maxInFlight: 2, proxyEnv: { MAX_QUEUE: '8' } });
   base = stack.dashboard.url;
   browser = await launch();
   // enough traffic on both variants for every panel and for the canary's minimum sample
@@ -98,64 +158,53 @@ describe('dashboard UI in Chromium', { timeout: 240_000 }, () => {
     // a fixed window in the past takes no live updates, so the page and this test read the same points;
     // it ends 3 scrape intervals back, so no scrape still in flight can add a point to it
     const to = Date.now() - 3000;
-    const from = to - 4 * 60_000;
-    const page = await open(
-      `/?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&variant=production`,
-    );
-    const rangeMin = Math.ceil((Date.now() - from) / 60_000);
-    const points = (await api<Snapshot[]>(`/api/metrics?range=${rangeMin}m&variant=production`)).filter(
-      (p) => p.timestamp >= from && p.timestamp <= to,
-    );
+    const { page, points } = await fixedWindow(to - 4 * 60_000, to);
     assert.ok(points.length > 2, 'points in the window');
-    for (const def of CHART_PANELS) {
-      const defs = typeof def.series === 'function' ? def.series(points) : def.series;
-      // computed here from the API's points, independently of the UI's own summary code
-      const rows = defs
-        .map((d) => {
-          const vals = points
-            .map((p) => d.get(p))
-            .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-          return {
-            label: d.label,
-            points: vals.length,
-            latest: vals.at(-1) ?? null,
-            min: vals.length ? Math.min(...vals) : null,
-            max: vals.length ? Math.max(...vals) : null,
-            mean: vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null,
-          };
-        })
-        .filter((r) => r.points > 0);
-      const state = await panel(page, def.id).getAttribute('data-state');
-      if (rows.length === 0) {
-        assert.equal(state, 'empty', `${def.id} has no data and says so`);
-        assert.match(
-          (await panel(page, def.id).textContent()) ?? '',
-          new RegExp(def.missing.slice(0, 20).replace(/[.()]/g, '.')),
-        );
-        continue;
-      }
-      await panel(page, def.id).locator('[data-state="ready"], .numbers').first().waitFor();
-      for (const r of rows) {
-        const shown = await numbersRow(page, def.id, r.label, 'production');
-        assert.deepEqual(
-          shown,
-          {
-            latest: def.format(r.latest),
-            min: def.format(r.min),
-            mean: def.format(r.mean),
-            max: def.format(r.max),
-            points: String(r.points),
-          },
-          `${def.id} / ${r.label}`,
-        );
-      }
-    }
+    for (const def of CHART_PANELS) await assertPanelShows(page, def, points);
     const status = await api<StatusResponse>('/api/status');
     const up = status.targets.filter((t) => t.up).length;
     assert.match(
       (await panel(page, 'targets').textContent()) ?? '',
       new RegExp(`${up} of ${status.targets.length} up`),
     );
+    assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
+    await page.close();
+  });
+
+  it('shows the queue, the adaptive limit, refusals and queue waits the API returned while requests queue', async () => {
+    const from = Date.now() - 1000;
+    // 12 slow requests at once against 2 slots upstream: 2 in flight, 8 queued, 2 refused (queue_full)
+    const statuses = await stack.burst('production', 12, 'slow_headers;delay=1500');
+    assert.ok(statuses.includes(503), `a full queue refuses: ${statuses.join(' ')}`);
+    const done = Date.now();
+    await until(
+      'the burst in /api/metrics',
+      async () => {
+        const pts = await api<Snapshot[]>('/api/metrics?range=5m&variant=production');
+        return pts.some((p) => (p.queue_depth ?? 0) > 0) && pts.some((p) => p.timestamp > done + 3000)
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    const { page, points } = await fixedWindow(from, done + 1000);
+    const shown = async (id: string) => {
+      const rows = await assertPanelShows(page, CHART_PANELS.find((d) => d.id === id)!, points);
+      return Object.fromEntries(rows.map((r) => [r.label, r]));
+    };
+    const conc = await shown('concurrency');
+    assert.ok(conc.queued!.max! > 0, 'attempts were queued at a scrape');
+    assert.ok(conc['adaptive limit']!.latest! >= 1, 'the learned limit is there');
+    assert.ok((await shown('queue-wait'))['wait p95']!.max! > 0, 'queued attempts waited');
+    assert.ok((await shown('refusals')).queue_full!.max! > 0, 'queue_full refusals, per second');
+    const limiter = await shown('limiter');
+    assert.ok(limiter.rate!.latest! > 0 && limiter.rejections!.max! > 0);
+    // the quota the proxy polled from the sim, with the gate it reports
+    const quota = points.findLast((p) => p.quota !== undefined)?.quota;
+    assert.ok(quota?.five_hour?.usage_ratio !== undefined, 'the proxy polled the quota');
+    const five = panel(page, 'quota').locator('tr[data-window="five_hour"]');
+    assert.match((await five.textContent()) ?? '', new RegExp(formatRatio(quota.five_hour.usage_ratio, 0)));
+    assert.equal(await page.getByTestId('quota-production-gate').textContent(), 'gate open: requests pass');
     assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
     await page.close();
   });

@@ -1,5 +1,7 @@
 // Regenerates docs/screenshots/*.png: a real stack with a couple of minutes of mixed traffic, then the
-// dashboard in dark and light at desktop and phone widths. Run: node --import tsx packages/web/e2e/screenshots.ts
+// dashboard in dark and light at desktop and phone widths. Each simulated account takes 4 requests at
+// once and the proxies queue at most 10, so bursts of slow requests queue, wait and some are refused;
+// the proxies poll the sim's quota. Run: node --import tsx packages/web/e2e/screenshots.ts
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +11,7 @@ import { startStack } from './stack.ts';
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'screenshots');
 const TRAFFIC_MS = Number(process.argv[2] ?? 90_000);
 
-const stack = await startStack({ scrapeInterval: '2s' });
+const stack = await startStack({ scrapeInterval: '2s', maxInFlight: 4, proxyEnv: { MAX_QUEUE: '10' } });
 try {
   // traffic keeps flowing while the pictures are taken, so the headlines show live rates
   let running = true;
@@ -24,6 +26,17 @@ try {
     loop('production', [undefined, cached, undefined, cached, 'zai_error;code=1302', undefined, cached], 150),
     loop('production', [cached, undefined, 'ok;output=400;words=60'], 400),
     loop('canary', [undefined, cached, 'status;code=500', undefined, 'zai_error;code=1305'], 500),
+    // every few seconds a burst of slow requests: more than the account takes, so they queue
+    (async () => {
+      for (let i = 0; running; i++) {
+        await stack.burst(
+          i % 2 === 0 ? 'production' : 'canary',
+          i % 3 === 0 ? 16 : 8,
+          'slow_headers;delay=1200',
+        );
+        await new Promise((r) => setTimeout(r, 4000));
+      }
+    })(),
   ]);
   await new Promise((r) => setTimeout(r, TRAFFIC_MS));
   mkdirSync(OUT, { recursive: true });

@@ -2,7 +2,8 @@
 // of them, and the dashboard scraping both, each proxy and the dashboard as its own process, all on
 // 127.0.0.1 ports chosen by the OS.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
@@ -26,6 +27,8 @@ export interface Stack {
   sims: Record<'production' | 'canary', SimUpstream>;
   /** Sends `n` Messages requests through one variant's proxy; a scenario shapes the upstream's answer. */
   traffic(variant: 'production' | 'canary', n: number, scenario?: string): Promise<number[]>;
+  /** Sends `n` requests at once (they queue behind the proxy's concurrency limit); their statuses. */
+  burst(variant: 'production' | 'canary', n: number, scenario?: string): Promise<number[]>;
   /** Another dashboard process over the same proxies (e.g. with DASHBOARD_TOKEN). */
   startDashboard(env?: Record<string, string>): Promise<Proc>;
   close(): Promise<void>;
@@ -45,18 +48,36 @@ export interface StackOptions {
   /** The dashboard's SCRAPE_INTERVAL; short so tests see several points quickly. */
   scrapeInterval?: string;
   dashboardEnv?: Record<string, string>;
+  /** The simulated Z.AI account's cap on requests in flight (one more answers 1302); default none. */
+  maxInFlight?: number;
+  /** More environment for both proxies (e.g. a short MAX_QUEUE). */
+  proxyEnv?: Record<string, string>;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   ensureWebBuild();
   const started: Child[] = [];
   const sims = {
-    production: await startSimUpstream({ apiKey: KEY }),
-    canary: await startSimUpstream({ apiKey: KEY }),
+    production: await startSimUpstream({ apiKey: KEY, maxInFlight: o.maxInFlight }),
+    canary: await startSimUpstream({ apiKey: KEY, maxInFlight: o.maxInFlight }),
+  };
+  // each proxy learns its own concurrency limit from scratch, not from a state file another run left
+  const state = mkdtempSync(join(tmpdir(), 'zai-e2e-'));
+  const cleanup = async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    await Promise.all([sims.production.close(), sims.canary.close()]);
+    rmSync(state, { recursive: true, force: true });
   };
   try {
     const proxy = async (variant: 'production' | 'canary') => {
-      const p = await startProxyProcess(sims[variant].url, variant, KEY, { MAX_RETRIES: '0' });
+      const p = await startProxyProcess(sims[variant].url, variant, KEY, {
+        MAX_RETRIES: '0',
+        RATE_LIMIT_STATE_FILE: join(state, `${variant}.json`),
+        // the quota panel's figures: the proxy polls the sim's quota endpoint
+        QUOTA_POLL_ENABLED: 'true',
+        ZAI_QUOTA_BASE_URL: sims[variant].url,
+        ...o.proxyEnv,
+      });
       started.push(p);
       return p;
     };
@@ -82,6 +103,24 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       started.push(d);
       return d;
     };
+    const send = async (variant: 'production' | 'canary', i: number, scenario?: string): Promise<number> => {
+      const res = await fetch(`${proxies[variant].url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+          ...(scenario ? { 'x-sim-scenario': scenario } : {}),
+        },
+        body: JSON.stringify({
+          model: 'glm-4.6',
+          max_tokens: 64,
+          messages: [{ role: 'user', content: `hello ${i}` }],
+        }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
     const dashboard = await startDashboard();
     return {
       dashboard,
@@ -90,34 +129,15 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       startDashboard,
       async traffic(variant, n, scenario) {
         const statuses: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const res = await fetch(`${proxies[variant].url}/v1/messages`, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'anthropic-version': '2023-06-01',
-              ...(scenario ? { 'x-sim-scenario': scenario } : {}),
-            },
-            body: JSON.stringify({
-              model: 'glm-4.6',
-              max_tokens: 64,
-              messages: [{ role: 'user', content: `hello ${i}` }],
-            }),
-            signal: AbortSignal.timeout(10_000),
-          });
-          await res.arrayBuffer();
-          statuses.push(res.status);
-        }
+        for (let i = 0; i < n; i++) statuses.push(await send(variant, i, scenario));
         return statuses;
       },
-      async close() {
-        await Promise.all(started.map((p) => p.stop()));
-        await Promise.all([sims.production.close(), sims.canary.close()]);
-      },
+      burst: (variant, n, scenario) =>
+        Promise.all(Array.from({ length: n }, (_, i) => send(variant, i, scenario))),
+      close: cleanup,
     };
   } catch (err) {
-    await Promise.all(started.map((p) => p.stop()));
-    await Promise.all([sims.production.close(), sims.canary.close()]);
+    await cleanup();
     throw err;
   }
 }

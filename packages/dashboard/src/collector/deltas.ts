@@ -47,6 +47,8 @@ export interface VariantContribution {
   /** Tokens and micro-dollars by (model, client). */
   usage: Map<string, UsageRow>;
   quota?: Quota;
+  /** The variant's replicas share their concurrency limit through Redis (it exports redis_connected). */
+  sharedLimits?: true;
 }
 
 export interface TargetContribution {
@@ -62,12 +64,22 @@ const HIST_FAMILIES: Record<string, HistName> = {
   zai_proxy_token_count_duration_seconds: 'token_count',
   zai_proxy_request_size_bytes: 'request_size',
   zai_proxy_response_size_bytes: 'response_size',
+  zai_proxy_queue_wait_seconds: 'queue_wait',
 };
 const GAUGE_FAMILIES: Record<string, GaugeName> = {
   zai_proxy_concurrent_requests: 'concurrent',
   zai_proxy_max_workers: 'max_workers',
   zai_proxy_rate_limit_requests_per_second: 'rate_limit_rps',
+  zai_proxy_concurrency_limit: 'concurrency_limit',
+  zai_proxy_upstream_inflight_attempts: 'inflight_attempts',
+  zai_proxy_queue_depth: 'queue_depth',
+  zai_proxy_admission_redis_connected: 'redis_connected',
 };
+/**
+ * Gauges that are account-wide, not per replica, when replicas share their limits through Redis:
+ * every replica reports the same shared value, so they combine by max instead of adding up.
+ */
+export const SHARED_GAUGES: ReadonlySet<GaugeName> = new Set(['concurrency_limit', 'inflight_attempts']);
 const DIRECTION_SET = new Set<string>(DIRECTIONS);
 
 const seriesKey = (name: string, labels: Readonly<Record<string, string>>, skip?: string) => {
@@ -170,6 +182,15 @@ export function applyScrape(
     const cls = s.labels.class ?? 'unknown';
     if (d > 0) addCounts(c.delta.zai_errors, { [cls]: d });
   });
+  counter('zai_proxy_admission_refusals_total', (s, c, d) => {
+    if (d > 0) addCounts(c.delta.admission_refusals, { [s.labels.reason ?? 'unknown']: d });
+  });
+  counter('zai_proxy_concurrency_adjustments_total', (s, c, d) => {
+    if (d > 0) addCounts(c.delta.concurrency_adjustments, { [s.labels.direction ?? 'unknown']: d });
+  });
+  counter('zai_proxy_quota_gate_rejections_total', (_s, c, d) => {
+    c.delta.quota_gate_rejections += d;
+  });
   const usageRow = (c: VariantContribution, s: Sample): UsageRow => {
     const model = s.labels.model ?? '';
     const client = s.labels.client ?? '';
@@ -204,11 +225,19 @@ export function applyScrape(
     addCum(c, `estimated_cost_usd_${dir as Direction}`, s.value);
   }
 
+  for (const s of families.get('zai_proxy_admission_redis_connected')?.samples ?? [])
+    forVariant(s).sharedLimits = true;
   for (const [family, g] of Object.entries(GAUGE_FAMILIES)) {
     for (const s of families.get(family)?.samples ?? []) {
       if (!Number.isFinite(s.value)) continue;
       const c = forVariant(s);
-      c.gauges[g] = (c.gauges[g] ?? 0) + s.value;
+      const prev = c.gauges[g];
+      c.gauges[g] =
+        prev === undefined
+          ? s.value
+          : c.sharedLimits && SHARED_GAUGES.has(g)
+            ? Math.max(prev, s.value)
+            : prev + s.value;
     }
   }
 

@@ -22,6 +22,7 @@ const HISTOGRAMS = new Set([
   'zai_proxy_token_rate_seconds',
   'zai_proxy_token_rate',
   'zai_proxy_rate_limit_wait_seconds',
+  'zai_proxy_queue_wait_seconds',
 ]);
 
 export interface PrometheusSourceOptions {

@@ -1,6 +1,8 @@
 // The collector on recorded exposition text: test/fixtures/proxy-<variant>-a.prom is a real proxy's
 // /metrics after 3 requests, -b.prom after 7 more on the same process (4 ok, one upstream 500, one
-// Z.AI 429 code 1308, one OpenAI chat completion).
+// Z.AI 429 code 1308, one OpenAI chat completion). proxy-admission-{a,b,c}.prom are one proxy with
+// admission on and quota polling, in front of the sim capped at 2 in flight
+// (test/fixtures/record-admission.ts records them and says what each holds).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -15,6 +17,9 @@ const PROD_A = fixture('proxy-production-a.prom');
 const PROD_B = fixture('proxy-production-b.prom');
 const CANARY_A = fixture('proxy-canary-a.prom');
 const CANARY_B = fixture('proxy-canary-b.prom');
+const ADM_A = fixture('proxy-admission-a.prom');
+const ADM_B = fixture('proxy-admission-b.prom');
+const ADM_C = fixture('proxy-admission-c.prom');
 
 /** A source over fixed texts per URL; `set` swaps what the next scrape sees (an Error = transport failure). */
 function source(initial: Record<string, string | Error>) {
@@ -268,5 +273,122 @@ describe('scrape source on recorded proxy text', () => {
       tick.usage.reduce((s, u) => s + u.tokens[0], 0),
       'the variant total is the sum of the clients',
     );
+  });
+});
+
+describe('admission and quota series on recorded proxy text', () => {
+  const three = async () => {
+    const { src, set } = source({ 'http://prod/metrics': ADM_A });
+    const a = byVariant((await src.collect(T0)).points).production!;
+    set('http://prod/metrics', ADM_B);
+    const b = byVariant((await src.collect(T0 + 1000)).points).production!;
+    set('http://prod/metrics', ADM_C);
+    const c = byVariant((await src.collect(T0 + 3000)).points).production!;
+    return { a, b, c };
+  };
+
+  test('gauges at scrape: the learned limit, attempts in flight and queued, MAX_WORKERS', async () => {
+    const { a, b, c } = await three();
+    const sa = toSnapshot(a);
+    assert.equal(sa.concurrency_limit, 4, 'CONCURRENCY_INITIAL before any 1302');
+    assert.equal(sa.max_workers, 12);
+    assert.equal(sa.queue_depth, 0);
+    assert.equal(sa.admission_redis_connected, null, 'no REDIS_URL: the family is absent');
+    const sb = toSnapshot(b);
+    // mid-burst: the sim's cap (2) learned from a 1302, two attempts holding slots, six waiting
+    assert.equal(sb.concurrency_limit, sumSamples(ADM_B, 'zai_proxy_concurrency_limit'));
+    assert.equal(sb.concurrency_limit, 2);
+    assert.equal(sb.upstream_inflight_attempts, 2);
+    assert.equal(sb.queue_depth, 6);
+    assert.equal(sb.concurrent_requests, 8, 'requests inside the proxy: in flight plus queued');
+    assert.equal(toSnapshot(c).queue_depth, 0);
+  });
+
+  test('queue wait is a histogram like the latencies: quantiles of the interval, ms', async () => {
+    const { a, b, c } = await three();
+    assert.equal(toSnapshot(a).queue_wait_p50, null, 'first scrape: no deltas');
+    assert.equal(b.hist.queue_wait!.count.at(-1), 7 - 3);
+    // the four admitted before the queue formed all waited under the first bound, 1 ms
+    assert.equal(toSnapshot(b).queue_wait_p95, 0.95);
+    // b → c: one wait in (0.25, 0.5] s and three in (0.5, 1] s
+    assert.deepEqual(
+      c.hist.queue_wait!.count.filter((_, i) => [4, 5, 6].includes(i)),
+      [0, 1, 4],
+    );
+    const sc = toSnapshot(c);
+    assert.equal(sc.queue_wait_p50, 500 + ((2 - 1) / 3) * 500);
+    assert.ok(Math.abs((sc.queue_wait_p95 as number) - (500 + ((3.8 - 1) / 3) * 500)) < 1e-9);
+    assert.ok((sc.queue_wait_p99 as number) <= 1000);
+  });
+
+  test('refusals by reason and controller decisions by direction, as counts of the interval', async () => {
+    const { a, b, c } = await three();
+    assert.deepEqual(a.delta.admission_refusals, {});
+    assert.deepEqual(b.delta.admission_refusals, { queue_full: 6 });
+    assert.deepEqual(b.delta.concurrency_adjustments, { decrease: 1 });
+    assert.deepEqual(c.delta.admission_refusals, { queue_timeout: 2 }, 'queue_full did not move again');
+    assert.deepEqual(c.delta.concurrency_adjustments, {});
+    // every refusal is also one of the original's rate-limit rejections
+    assert.equal(b.delta.rate_limit_rejections, 6);
+    assert.equal(c.delta.rate_limit_rejections, 2);
+    const d = toSnapshot(c).delta as Record<string, unknown>;
+    assert.deepEqual(d.admission_refusals, { queue_timeout: 2 });
+    assert.equal(d.quota_gate_rejections, 0);
+  });
+
+  test('the quota block from a polling proxy: both windows, gate open', async () => {
+    const { c } = await three();
+    const q = toSnapshot(c).quota as Record<string, unknown>;
+    assert.deepEqual(q.five_hour, {
+      limit_type: 'tokens_limit',
+      usage_ratio: sumSamples(ADM_C, 'zai_proxy_quota_usage_ratio', { window: 'five_hour' }),
+      remaining_ratio: sumSamples(ADM_C, 'zai_proxy_quota_remaining_ratio', { window: 'five_hour' }),
+      reset_time_unix: sumSamples(ADM_C, 'zai_proxy_quota_reset_time_seconds', { window: 'five_hour' }),
+    });
+    assert.equal(q.gate_open, true);
+    assert.equal(q.enforcement, true);
+  });
+
+  test('quota gate rejections count over every window', async () => {
+    const text = (n: number) =>
+      [
+        '# TYPE zai_proxy_quota_gate_rejections_total counter',
+        `zai_proxy_quota_gate_rejections_total{window="five_hour",variant="production"} ${n}`,
+        `zai_proxy_quota_gate_rejections_total{window="weekly",variant="production"} 1`,
+        '',
+      ].join('\n');
+    const { src, set } = source({ 'http://prod/metrics': text(2) });
+    await src.collect(T0);
+    set('http://prod/metrics', text(5));
+    assert.equal(byVariant((await src.collect(T0 + 5000)).points).production!.delta.quota_gate_rejections, 3);
+  });
+
+  test('replicas sharing limits through Redis report one account-wide limit: it is not added up', async () => {
+    const replica = (redis: boolean, queued: number) =>
+      [
+        '# TYPE zai_proxy_concurrency_limit gauge',
+        'zai_proxy_concurrency_limit{variant="production"} 8',
+        '# TYPE zai_proxy_upstream_inflight_attempts gauge',
+        'zai_proxy_upstream_inflight_attempts{variant="production"} 5',
+        '# TYPE zai_proxy_queue_depth gauge',
+        `zai_proxy_queue_depth{variant="production"} ${queued}`,
+        ...(redis
+          ? [
+              '# TYPE zai_proxy_admission_redis_connected gauge',
+              'zai_proxy_admission_redis_connected{variant="production"} 1',
+            ]
+          : []),
+        '',
+      ].join('\n');
+    const shared = source({ 'http://r1/metrics': replica(true, 1), 'http://r2/metrics': replica(true, 2) });
+    const s = toSnapshot(byVariant((await shared.src.collect(T0)).points).production!);
+    assert.equal(s.concurrency_limit, 8);
+    assert.equal(s.upstream_inflight_attempts, 5);
+    assert.equal(s.queue_depth, 3, 'each replica queues its own');
+    assert.equal(s.admission_redis_connected, 2);
+    const own = source({ 'http://r1/metrics': replica(false, 1), 'http://r2/metrics': replica(false, 2) });
+    const o = toSnapshot(byVariant((await own.src.collect(T0)).points).production!);
+    assert.equal(o.concurrency_limit, 16, 'without Redis each replica holds its own limit');
+    assert.equal(o.upstream_inflight_attempts, 10);
   });
 });

@@ -4,7 +4,13 @@
 import { PromParseError, parsePrometheusText } from '@zai-proxy/prom-text';
 import type { ScrapeTarget } from '../config.ts';
 import { addDelta, addHist, emptyPoint, type HistName, type Point, type UsageRow } from '../points/point.ts';
-import { applyScrape, newSeriesState, type SeriesState, type VariantContribution } from './deltas.ts';
+import {
+  applyScrape,
+  newSeriesState,
+  type SeriesState,
+  SHARED_GAUGES,
+  type VariantContribution,
+} from './deltas.ts';
 import { fetchText, ScrapeError } from './fetch-text.ts';
 import type { Source, TargetHealth, Tick } from './source.ts';
 
@@ -121,9 +127,12 @@ function addContribution(p: Point, c: VariantContribution): void {
   }
   for (const k in c.gauges) {
     const g = k as keyof typeof c.gauges;
-    // Replicas add up (in-flight, capacity, rate); one sample per tick.
-    p.gauges[g] ??= { sum: 0, n: 1 };
-    p.gauges[g].sum += c.gauges[g]!;
+    // Replicas add up (in-flight, capacity, rate), except a limit they share; one sample per tick.
+    const acc = p.gauges[g];
+    if (acc === undefined) p.gauges[g] = { sum: c.gauges[g]!, n: 1 };
+    else
+      acc.sum =
+        c.sharedLimits && SHARED_GAUGES.has(g) ? Math.max(acc.sum, c.gauges[g]!) : acc.sum + c.gauges[g]!;
   }
   for (const k in c.hist) {
     const h = k as HistName;

@@ -19,6 +19,7 @@ export const HISTOGRAMS = [
   'token_count',
   'request_size',
   'response_size',
+  'queue_wait',
 ] as const;
 export type HistName = (typeof HISTOGRAMS)[number];
 
@@ -38,6 +39,8 @@ export interface Delta {
   rate_limit_rejections: number;
   rate_limit_adj_increase: number;
   rate_limit_adj_decrease: number;
+  /** Requests the quota gate answered 429 instead of sending, all windows. */
+  quota_gate_rejections: number;
   tokens_input: number;
   tokens_output: number;
   tokens_cache_read: number;
@@ -50,9 +53,21 @@ export interface Delta {
   status: Record<string, number>;
   /** Classified Z.AI errors by class. */
   zai_errors: Record<string, number>;
+  /** Admission refusals by reason (max_workers, queue_full, queue_timeout). */
+  admission_refusals: Record<string, number>;
+  /** Concurrency controller decisions by direction (increase, decrease, probe, …). */
+  concurrency_adjustments: Record<string, number>;
 }
 
-export type CountField = Exclude<keyof Delta, 'status' | 'zai_errors'>;
+/** The Delta fields that count by a label value. */
+export const KEYED_FIELDS = [
+  'status',
+  'zai_errors',
+  'admission_refusals',
+  'concurrency_adjustments',
+] as const;
+export type KeyedField = (typeof KEYED_FIELDS)[number];
+export type CountField = Exclude<keyof Delta, KeyedField>;
 export const COUNT_FIELDS: readonly CountField[] = [
   'requests',
   'requests_2xx',
@@ -67,6 +82,7 @@ export const COUNT_FIELDS: readonly CountField[] = [
   'rate_limit_rejections',
   'rate_limit_adj_increase',
   'rate_limit_adj_decrease',
+  'quota_gate_rejections',
   'tokens_input',
   'tokens_output',
   'tokens_cache_read',
@@ -103,7 +119,15 @@ export interface GaugeAcc {
   sum: number;
   n: number;
 }
-export const GAUGES = ['concurrent', 'max_workers', 'rate_limit_rps'] as const;
+export const GAUGES = [
+  'concurrent',
+  'max_workers',
+  'rate_limit_rps',
+  'concurrency_limit',
+  'inflight_attempts',
+  'queue_depth',
+  'redis_connected',
+] as const;
 export type GaugeName = (typeof GAUGES)[number];
 
 /** The original's quota block (every key optional; absent stays distinguishable from zero). */
@@ -148,7 +172,8 @@ export interface UsageRow {
 }
 
 export function emptyDelta(): Delta {
-  const d = { status: {}, zai_errors: {} } as unknown as Delta;
+  const d = {} as Delta;
+  for (const f of KEYED_FIELDS) d[f] = {};
   for (const f of COUNT_FIELDS) d[f] = 0;
   return d;
 }
@@ -174,8 +199,7 @@ export function addCounts(a: Record<string, number>, b: Readonly<Record<string, 
 
 export function addDelta(a: Delta, b: Delta): void {
   for (const f of COUNT_FIELDS) a[f] += b[f];
-  addCounts(a.status, b.status);
-  addCounts(a.zai_errors, b.zai_errors);
+  for (const f of KEYED_FIELDS) addCounts(a[f], b[f]);
 }
 
 /** a + b of two histograms of one metric; bounds missing on one side count as that side's next lower count. */

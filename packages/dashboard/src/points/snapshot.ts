@@ -9,6 +9,7 @@ import {
   DIRECTIONS,
   type GaugeAcc,
   type Hist,
+  KEYED_FIELDS,
   type Point,
   type Quota,
 } from './point.ts';
@@ -76,6 +77,10 @@ export function toSnapshot(p: Point, client?: ClientUsage): MetricSnapshot {
   s.max_workers = max;
   s.worker_utilization = concurrent !== null && max !== null && max > 0 ? num(concurrent / max) : null;
   s.rate_limit_rps = mean(p.gauges.rate_limit_rps);
+  s.concurrency_limit = mean(p.gauges.concurrency_limit);
+  s.upstream_inflight_attempts = mean(p.gauges.inflight_attempts);
+  s.queue_depth = mean(p.gauges.queue_depth);
+  s.admission_redis_connected = mean(p.gauges.redis_connected);
   s.req_rate = rate(d.requests);
   const codes: Record<string, number> = {};
   for (const code of Object.keys(d.status).sort())
@@ -86,6 +91,7 @@ export function toSnapshot(p: Point, client?: ClientUsage): MetricSnapshot {
     ['latency', p.hist.duration],
     ['ttfb', p.hist.ttfb],
     ['overhead', p.hist.overhead],
+    ['queue_wait', p.hist.queue_wait],
   ] as const) {
     s[`${key}_p50`] = quantileMs(h, 0.5);
     s[`${key}_p95`] = quantileMs(h, 0.95);
@@ -100,7 +106,7 @@ export function toSnapshot(p: Point, client?: ClientUsage): MetricSnapshot {
   for (const dir of DIRECTIONS) s[TOKEN_RATE_NAMES[dir]] = rate(d[`tokens_${dir}`]);
   const delta: Record<string, unknown> = {};
   for (const f of COUNT_FIELDS) delta[f] = d[f];
-  delta.zai_errors = { ...d.zai_errors };
+  for (const f of KEYED_FIELDS) if (f !== 'status') delta[f] = { ...d[f] };
   s.delta = delta;
   if (p.quota !== undefined && Object.keys(p.quota).length > 0) s.quota = cleanQuota(p.quota);
   return s;

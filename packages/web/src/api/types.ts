@@ -32,6 +32,10 @@ export interface Delta {
   upstream_errors: number;
   retries: number;
   rate_limit_rejections: number;
+  /** Absent on servers older than the admission fields (like the other newer fields below). */
+  rate_limit_adj_increase?: number;
+  rate_limit_adj_decrease?: number;
+  quota_gate_rejections?: number;
   tokens_input: number;
   tokens_output: number;
   tokens_cache_read: number;
@@ -41,6 +45,10 @@ export interface Delta {
   cost_micro_usd_cache_read: number;
   cost_micro_usd_cache_write: number;
   zai_errors: Record<string, number>;
+  /** Admission refusals by reason: max_workers, queue_full, queue_timeout. */
+  admission_refusals?: Record<string, number>;
+  /** Concurrency controller decisions by direction: increase, decrease, probe, … */
+  concurrency_adjustments?: Record<string, number>;
 }
 
 /** One variant over one interval, as /api/metrics returns and the `metrics` SSE event pushes. */
@@ -70,11 +78,14 @@ export interface Snapshot {
   max_workers?: Num;
   worker_utilization?: Num;
   rate_limit_rps?: Num;
-  /** Not in the API yet; the panels that need these show an empty state until it carries them. */
-  adaptive_limit?: Num;
+  /** The learned limit on attempts in flight to Z.AI (admission's adaptive limit). */
+  concurrency_limit?: Num;
+  upstream_inflight_attempts?: Num;
   queue_depth?: Num;
+  queue_wait_p50?: Num;
   queue_wait_p95?: Num;
-  rate_limit_ceiling?: Num;
+  queue_wait_p99?: Num;
+  admission_redis_connected?: Num;
   delta?: Delta;
   quota?: QuotaState;
 }

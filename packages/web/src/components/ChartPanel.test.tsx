@@ -17,7 +17,10 @@ const delta = {
   client_aborts: 0,
   upstream_errors: 2,
   retries: 1,
-  rate_limit_rejections: 0,
+  rate_limit_rejections: 3,
+  rate_limit_adj_increase: 1,
+  rate_limit_adj_decrease: 0,
+  quota_gate_rejections: 0,
   tokens_input: 300,
   tokens_output: 50,
   tokens_cache_read: 100,
@@ -27,6 +30,8 @@ const delta = {
   cost_micro_usd_cache_read: 10,
   cost_micro_usd_cache_write: 0,
   zai_errors: { concurrency: 2 },
+  admission_refusals: { queue_full: 2, queue_timeout: 1 },
+  concurrency_adjustments: { decrease: 1, increase: 1 },
 };
 const full = (variant: string, timestamp: number, k = 1): Snapshot => ({
   variant,
@@ -47,6 +52,10 @@ const full = (variant: string, timestamp: number, k = 1): Snapshot => ({
   concurrent_requests: 3,
   max_workers: 10,
   rate_limit_rps: 5,
+  concurrency_limit: 4,
+  upstream_inflight_attempts: 2,
+  queue_depth: 6,
+  queue_wait_p50: 12,
   queue_wait_p95: 40,
   delta,
 });
@@ -181,5 +190,78 @@ describe('ChartPanel numbers', () => {
       />,
     );
     expect(screen.getByText('over the range').nextElementSibling).toHaveTextContent('2.50%');
+  });
+});
+
+describe('admission panels', () => {
+  const one = (id: string, points: Snapshot[]) => {
+    const def = CHART_PANELS.find((d) => d.id === id)!;
+    render(
+      <ChartPanel
+        def={def}
+        status={{ kind: 'ready' }}
+        data={[{ variant: 'production', points }]}
+        version={1}
+        window={win}
+      />,
+    );
+    return screen.getByRole('region', { name: def.title });
+  };
+  const latest = (name: RegExp) => within(screen.getByRole('row', { name })).getAllByRole('cell')[0];
+
+  it('concurrency and queue: in flight, MAX_WORKERS, the adaptive limit and the queue depth', () => {
+    const panel = one('concurrency', [
+      full('production', 1000),
+      { ...full('production', 6000), queue_depth: 2 },
+    ]);
+    expect(panel).toHaveAttribute('data-state', 'ready');
+    expect(latest(/^in flight/)).toHaveTextContent('3');
+    expect(latest(/^MAX_WORKERS/)).toHaveTextContent('10');
+    expect(latest(/^adaptive limit/)).toHaveTextContent('4');
+    expect(latest(/^queued/)).toHaveTextContent('2');
+    expect(within(screen.getByRole('row', { name: /^queued/ })).getAllByRole('cell')[3]).toHaveTextContent(
+      '6',
+    );
+  });
+
+  it('an older server without the admission fields: the lines it has, dashes for the rest', () => {
+    const old = { ...full('production', 1000), concurrency_limit: undefined, queue_depth: undefined };
+    one('concurrency', [old]);
+    expect(latest(/^in flight/)).toHaveTextContent('3');
+    expect(latest(/^adaptive limit/)).toHaveTextContent('—');
+  });
+
+  it('queue wait: p50 and p95', () => {
+    one('queue-wait', [full('production', 1000)]);
+    expect(latest(/^wait p50/)).toHaveTextContent('12 ms');
+    expect(latest(/^wait p95/)).toHaveTextContent('40 ms');
+  });
+
+  it('queue wait with nothing admitted says so instead of a flat line', () => {
+    const idle = { ...full('production', 1000), queue_wait_p50: null, queue_wait_p95: null };
+    expect(one('queue-wait', [idle])).toHaveTextContent(
+      'No queue wait figures in this range (nothing was admitted, or admission is off).',
+    );
+  });
+
+  it('rate limiter: the rate, rejections and both controllers’ adjustments per second', () => {
+    one('limiter', [full('production', 1000)]);
+    expect(latest(/^rate 5/)).toHaveTextContent('5.0/s');
+    expect(latest(/^rejections/)).toHaveTextContent('0.60/s');
+    expect(latest(/^rate adjustments/)).toHaveTextContent('0.20/s');
+    expect(latest(/^limit adjustments/)).toHaveTextContent('0.40/s');
+  });
+
+  it('refusals: one line per reason seen in the range, per second', () => {
+    one('refusals', [full('production', 1000)]);
+    expect(latest(/^queue_full/)).toHaveTextContent('0.40/s');
+    expect(latest(/^queue_timeout/)).toHaveTextContent('0.20/s');
+    expect(screen.queryByRole('row', { name: /^max_workers/ })).toBeNull();
+  });
+
+  it('refusals: none in the range is an empty state, not a chart', () => {
+    const calm = { ...full('production', 1000), delta: { ...delta, admission_refusals: {} } };
+    expect(one('refusals', [calm])).toHaveTextContent('No requests refused by admission in this range.');
+    expect(FakePlot.instances).toHaveLength(0);
   });
 });

@@ -55,7 +55,21 @@ describe('QuotaPanel', () => {
     ];
     render(<QuotaPanel status={{ kind: 'ready' }} data={data} now={NOW} />);
     expect(screen.getByTestId('quota-production-gate')).toHaveTextContent('gate open: requests pass');
-    expect(screen.getByTestId('quota-canary-gate')).toHaveTextContent('gate closed: requests are held');
+    expect(screen.getByTestId('quota-canary-gate')).toHaveTextContent('gate closed: requests get 429');
+    expect(screen.queryByTestId('quota-canary-gate-rejections')).toBeNull();
+  });
+
+  it('counts the requests the gate refused over the range', () => {
+    const closed = { ...q, enforcement: true, gate_open: false };
+    const refusing = (timestamp: number, n: number): Snapshot => ({
+      ...withQuota('production', closed, timestamp),
+      delta: { quota_gate_rejections: n } as Snapshot['delta'],
+    });
+    const points = [refusing(NOW - 10_000, 3), refusing(NOW - 5000, 0), refusing(NOW, 4)];
+    render(<QuotaPanel status={{ kind: 'ready' }} data={[{ variant: 'production', points }]} now={NOW} />);
+    expect(screen.getByTestId('quota-production-gate-rejections')).toHaveTextContent(
+      '7 refused by the gate in this range',
+    );
   });
 
   it('forecasts exhaustion from the burn in range', () => {

@@ -1,5 +1,5 @@
 import type { QuotaState, Snapshot } from '../api/types.ts';
-import { formatAge, formatCountdown, formatDateTime, formatRatio } from '../lib/format.ts';
+import { formatAge, formatCount, formatCountdown, formatDateTime, formatRatio } from '../lib/format.ts';
 import { type Forecast, forecastExhaustion, type QuotaWindowKey } from '../lib/quota-forecast.ts';
 import type { VariantPoints } from './ChartPanel.tsx';
 import { Panel, type PanelState } from './Panel.tsx';
@@ -30,7 +30,18 @@ function forecastText(f: Forecast, now: number): string {
 function gateText(q: QuotaState): string {
   if (!q.enforcement) return 'observe-only (the proxy does not gate on quota)';
   if (q.gate_open === undefined) return 'enforcing (rate cap)';
-  return q.gate_open ? 'gate open: requests pass' : 'gate closed: requests are held';
+  // a closed gate answers 429 at once (with Retry-After until the reset), it does not queue
+  return q.gate_open ? 'gate open: requests pass' : 'gate closed: requests get 429';
+}
+
+/** Requests the quota gate refused over the points' intervals; undefined when the server does not say. */
+function gateRejections(points: readonly Snapshot[]): number | undefined {
+  let n: number | undefined;
+  for (const p of points) {
+    const r = p.delta?.quota_gate_rejections;
+    if (typeof r === 'number') n = (n ?? 0) + r;
+  }
+  return n;
 }
 
 export interface QuotaPanelProps {
@@ -66,6 +77,7 @@ export function QuotaPanel({ status, data, now }: QuotaPanelProps) {
             ? undefined
             : q.sample_age_seconds + Math.max(0, now - latest.timestamp) / 1000;
         const stale = age !== undefined && age > QUOTA_STALE_AFTER_S;
+        const refused = gateRejections(points);
         return (
           <div key={variant} className="quota-variant" data-variant={variant}>
             {data.length > 1 && <h3>{variant}</h3>}
@@ -78,9 +90,17 @@ export function QuotaPanel({ status, data, now }: QuotaPanelProps) {
                   ? 'no sample yet'
                   : `sample ${formatAge(age)} old${stale ? ' (stale)' : ''}`}
               </span>
-              <span className="badge" data-testid={`quota-${variant}-gate`}>
+              <span
+                className={q.gate_open === false ? 'badge badge-warn' : 'badge'}
+                data-testid={`quota-${variant}-gate`}
+              >
                 {gateText(q)}
               </span>
+              {refused !== undefined && refused > 0 && (
+                <span className="badge badge-warn" data-testid={`quota-${variant}-gate-rejections`}>
+                  {formatCount(refused)} refused by the gate in this range
+                </span>
+              )}
             </p>
             <table className="quota-table">
               <caption className="sr-only">Quota windows for {variant}</caption>

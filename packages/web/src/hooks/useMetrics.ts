@@ -75,7 +75,16 @@ export function useMetrics(
       api.metrics(view, Date.now(), v, ac.signal).then(
         (points) => {
           if (ac.signal.aborted) return;
-          store.setHistory(v, points, view.range.kind === 'custom' ? view.range.to : Date.now());
+          // A fixed window ending in the past gets every point up to now (the API's ranges end now):
+          // those after its end would take the store's room and push the window's oldest points out.
+          const r = view.range;
+          if (r.kind === 'custom')
+            store.setHistory(
+              v,
+              points.filter((p) => p.timestamp <= r.to),
+              r.to,
+            );
+          else store.setHistory(v, points, Date.now());
           setHistory((h) => ({ ...h, [v]: { kind: 'ready' } }));
           bump();
         },

@@ -70,15 +70,27 @@ function deltaRatio(points: readonly Snapshot[], num: (d: Delta) => number, den:
   return m > 0 ? n / m : null;
 }
 
-/** One series per Z.AI error class seen in the range, as errors per second. */
-function zaiClassSeries(points: readonly Snapshot[]): SeriesDef[] {
+/** Sum of counts some servers may not send; undefined when none of them is there. */
+function sumOf(...xs: (number | undefined)[]): number | undefined {
+  let sum: number | undefined;
+  for (const x of xs) if (typeof x === 'number') sum = (sum ?? 0) + x;
+  return sum ?? (xs.length === 0 ? 0 : undefined);
+}
+
+/** One series per key of a by-label count map seen in the range (Z.AI classes, refusal reasons), per second. */
+function keyedSeries(
+  points: readonly Snapshot[],
+  map: (d: Delta) => Record<string, number> | undefined,
+  prefix: string,
+): SeriesDef[] {
   const keys = new Set<string>();
-  for (const p of points) for (const k of Object.keys(p.delta?.zai_errors ?? {})) keys.add(k);
+  for (const p of points)
+    if (p.delta !== undefined) for (const k of Object.keys(map(p.delta) ?? {})) keys.add(k);
   return [...keys].sort().map((k, i) => ({
-    key: `zai.${k}`,
+    key: `${prefix}.${k}`,
     label: k,
     color: colorAt(i),
-    get: (s: Snapshot) => perSecond(s, (d) => d.zai_errors?.[k] ?? 0),
+    get: (s: Snapshot) => perSecond(s, (d) => map(d)?.[k] ?? 0),
   }));
 }
 
@@ -184,11 +196,11 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     title: 'Concurrency and queue',
     format: formatCount,
     missing: 'No concurrency figures in this range.',
-    note: 'The adaptive limit and queue depth appear when the dashboard API reports them.',
+    note: 'In flight counts requests inside the proxy, queued ones included; the adaptive limit caps attempts in flight to Z.AI.',
     series: [
       { key: 'inflight', label: 'in flight', color: PALETTE.blue, get: (s) => s.concurrent_requests },
       { key: 'max', label: 'MAX_WORKERS', color: PALETTE.slate, get: (s) => s.max_workers },
-      { key: 'adaptive', label: 'adaptive limit', color: PALETTE.orange, get: (s) => s.adaptive_limit },
+      { key: 'adaptive', label: 'adaptive limit', color: PALETTE.orange, get: (s) => s.concurrency_limit },
       { key: 'queue', label: 'queued', color: PALETTE.purple, get: (s) => s.queue_depth },
     ],
   },
@@ -196,25 +208,53 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     id: 'queue-wait',
     title: 'Queue wait',
     format: formatMs,
-    missing: 'This dashboard does not report queue wait times yet.',
-    series: [{ key: 'wait95', label: 'wait p95', color: PALETTE.purple, get: (s) => s.queue_wait_p95 }],
+    missing: 'No queue wait figures in this range (nothing was admitted, or admission is off).',
+    note: 'Wait of each admitted attempt for the queue, a rate token and a concurrency slot.',
+    series: [
+      { key: 'wait50', label: 'wait p50', color: PALETTE.cyan, get: (s) => s.queue_wait_p50 },
+      { key: 'wait95', label: 'wait p95', color: PALETTE.purple, get: (s) => s.queue_wait_p95 },
+    ],
   },
   {
     id: 'limiter',
     title: 'Rate limiter',
     format: fmtPerSec,
-    missing: 'This dashboard does not report rate-limiter figures yet.',
-    note: 'The ceiling, hold and adjustments appear when the dashboard API reports them.',
+    missing: 'No rate-limiter figures in this range.',
+    note: 'Rate is the token bucket’s req/s; rejections are every admission refusal; adjustments are the rate and concurrency controllers’ decisions.',
     series: [
       { key: 'rps', label: 'rate', color: PALETTE.blue, get: (s) => s.rate_limit_rps },
-      { key: 'ceiling', label: 'ceiling', color: PALETTE.slate, get: (s) => s.rate_limit_ceiling },
       {
         key: 'rej',
         label: 'rejections',
         color: PALETTE.red,
         get: (s) => perSecond(s, (d) => d.rate_limit_rejections),
       },
+      {
+        key: 'radj',
+        label: 'rate adjustments',
+        color: PALETTE.slate,
+        get: (s) => perSecond(s, (d) => sumOf(d.rate_limit_adj_increase, d.rate_limit_adj_decrease)),
+      },
+      {
+        key: 'cadj',
+        label: 'limit adjustments',
+        color: PALETTE.orange,
+        get: (s) =>
+          perSecond(s, (d) =>
+            d.concurrency_adjustments === undefined
+              ? undefined
+              : sumOf(...Object.values(d.concurrency_adjustments)),
+          ),
+      },
     ],
+  },
+  {
+    id: 'refusals',
+    title: 'Admission refusals',
+    format: fmtPerSec,
+    missing: 'No requests refused by admission in this range.',
+    note: 'max_workers and queue_full answer 503, queue_timeout 429; clients may retry all three.',
+    series: (points) => keyedSeries(points, (d) => d.admission_refusals, 'refused'),
   },
   {
     id: 'errors',
@@ -249,6 +289,6 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     format: fmtPerSec,
     missing: 'No Z.AI business errors in this range.',
     note: 'Per class (concurrency, frequency, quota…); business codes appear when the API reports them.',
-    series: zaiClassSeries,
+    series: (points) => keyedSeries(points, (d) => d.zai_errors, 'zai'),
   },
 ];
