@@ -48,7 +48,7 @@ type Send = (s: Stack, id: string) => Promise<void>;
 
 interface Row {
   name: string;
-  stack: 'main' | 'keys' | 'passthrough' | 'timeout' | 'wrongbase';
+  stack: 'main' | 'keys' | 'passthrough' | 'timeout' | 'wrongbase' | 'edge';
   send: Send;
   expect: Expect;
   /** Catalogue code or Z.AI class this row covers. */
@@ -180,8 +180,56 @@ const ROWS: Row[] = [
       msg: 'POST /v1/messages 401 client UNAUTHORIZED: the client presented none of the PROXY_API_KEYS keys',
     },
   },
+  // --- the HTTP edge's own limits
+  {
+    name: 'more than 256 request headers',
+    covers: 'HEADERS_TOO_LARGE',
+    stack: 'main',
+    send: async (s, id) => {
+      const headers: Record<string, string> = { 'x-request-id': id, 'content-type': 'application/json' };
+      for (let i = 0; i < 300; i++) headers[`x-h-${i}`] = 'v';
+      await fetch(`${s.url}/v1/messages`, { method: 'POST', headers, body: msgBody() }).then(
+        (r) => r.arrayBuffer(),
+        () => {},
+      );
+    },
+    expect: { status: 431, level: 'info', class: 'client', attempts: 0 },
+  },
+  {
+    name: 'bodies in flight over MAX_BUFFERED_REQUEST_BYTES',
+    covers: 'BODY_BUDGET_EXCEEDED',
+    stack: 'edge',
+    send: req('/v1/messages', { body: msgBody({ pad: 'x'.repeat(3000) }) }),
+    expect: { status: 503, level: 'error', class: 'admission', attempts: 0 },
+  },
+  {
+    name: 'a body that stops arriving',
+    covers: 'REQUEST_TIMEOUT',
+    stack: 'edge',
+    send: async (s, id) => {
+      const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+      sock.on('error', () => {});
+      sock.write(
+        `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-request-id: ${id}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":`,
+      );
+      await new Promise<void>((done) => {
+        sock.on('close', () => done());
+        sock.resume();
+      });
+    },
+    expect: { status: 408, level: 'info', class: 'client', attempts: 0 },
+  },
   // --- admission refusals and a proxy bug
-  ...(['PROXY_OVERLOADED', 'QUEUE_FULL', 'QUEUE_TIMEOUT', 'QUOTA_EXHAUSTED', 'BUDGET_EXCEEDED'] as const).map(
+  ...(
+    [
+      'PROXY_OVERLOADED',
+      'QUEUE_FULL',
+      'QUEUE_TIMEOUT',
+      'QUOTA_EXHAUSTED',
+      'BUDGET_EXCEEDED',
+      'CLIENT_IN_FLIGHT_LIMIT',
+    ] as const
+  ).map(
     (code): Row => ({
       name: `admission refuses: ${code}`,
       covers: code,
@@ -349,6 +397,9 @@ describe('the access line', () => {
     stacks.keys = await startStack({ env: { ...env, PROXY_API_KEYS: `team:${PROXY_KEY}` } });
     stacks.passthrough = await startStack({ env: { ...env, ZAI_API_KEY: '' } });
     stacks.timeout = await startStack({ env: { ...env, UPSTREAM_HEADERS_TIMEOUT: '100ms' } });
+    stacks.edge = await startStack({
+      env: { ...env, MAX_BUFFERED_REQUEST_BYTES: '2048', REQUEST_BODY_TIMEOUT: '300ms' },
+    });
     // The mistake of pointing the proxy at the upstream's host without its API base path.
     stacks.wrongbase = await startStack({ env, simEnv: (url) => ({ ZAI_TARGET_URL: url }) });
     // Rows run one after another: each leaves its stack idle for the next.

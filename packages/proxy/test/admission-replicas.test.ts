@@ -6,7 +6,10 @@
 // Needs redis-server (Debian package).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
@@ -45,7 +48,8 @@ async function startReplica(name: string): Promise<Replica> {
       ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
       REDIS_URL: redis.url,
       REDIS_LEASE_TTL: '2s',
-      RATE_LIMIT_STATE_FILE: '',
+      // Its own state file: an empty value means the default, shared by every proxy on the machine.
+      RATE_LIMIT_STATE_FILE: join(mkdtempSync(join(tmpdir(), 'zai-replica-')), 'state.json'),
       TOKEN_COUNTING_ENABLED: 'false',
       DEPLOYMENT_VARIANT: name,
     },

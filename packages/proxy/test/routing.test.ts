@@ -114,9 +114,10 @@ describe('MODEL_MAP through the proxy', () => {
     );
     assert.equal(sumSamples(text, 'zai_proxy_model_routed_total', { requested_model: 'other' }), 1);
     assert.equal(sumSamples(text, 'zai_proxy_model_routed_total'), 3, 'glm-4.6 was not routed');
-    // The usage log line names both.
-    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.requestedModel === 'claude-opus');
+    // The access line names both: the model served, and the client's model string as it came.
+    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.requestedModel === 'claude-opus-4-8');
     assert.equal(line?.model, 'glm-4.6');
+    assert.equal(line?.log, 'access');
   });
 
   test('/health lists the rules; without any, routing is off and the body is untouched', async () => {
@@ -165,17 +166,20 @@ describe('start-up validation', () => {
     assert.deepEqual(e1.variables, ['MODEL_MAP']);
     assert.match(
       e1.message,
-      /MODEL_MAP: rule "claude-\*haiku\*=glm-4\.5-air" never applies: rule "claude-\*=glm-4\.6"/,
+      /MODEL_MAP="[^"]*": rule "claude-\*haiku\*=glm-4\.5-air" never applies: rule "claude-\*=glm-4\.6"/,
     );
     const e2 = fails({
       MODEL_MAP: 'glm-4.6=glm-4.5,glm-4.5=glm-4.6',
       MODEL_STEP_DOWN: 'glm-4.6=glm-4.5-air@hourly>0.5',
     });
     assert.deepEqual(e2.variables, ['MODEL_MAP', 'MODEL_STEP_DOWN']);
-    assert.match(e2.message, /MODEL_MAP: rules "glm-4\.6=glm-4\.5", "glm-4\.5=glm-4\.6" form a cycle/);
     assert.match(
       e2.message,
-      /MODEL_STEP_DOWN: rule "glm-4\.6=glm-4\.5-air@hourly>0\.5": condition "hourly>0\.5"/,
+      /MODEL_MAP="[^"]*": rules "glm-4\.6=glm-4\.5", "glm-4\.5=glm-4\.6" form a cycle/,
+    );
+    assert.match(
+      e2.message,
+      /MODEL_STEP_DOWN="[^"]*": rule "glm-4\.6=glm-4\.5-air@hourly>0\.5": condition "hourly>0\.5"/,
     );
   });
 

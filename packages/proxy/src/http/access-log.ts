@@ -130,6 +130,7 @@ export function createAccessLog(
         ttfbMs: t.firstByte === 0n ? undefined : ms(t.firstByte - t.arrived),
         attempts: x.attempts,
         model: u?.model ?? x.model ?? undefined,
+        requestedModel: x.requestedModel ?? undefined, // set only where model routing changed it
         client: clientBucket(x.client),
         stream: x.stream,
         bytesOut: x.bytesOut,

@@ -30,7 +30,7 @@ export interface OpsRoutes {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-const OPS_PATHS = new Set(['/health', '/healthz', '/readyz', '/metrics']);
+const OPS_PATHS = new Set(['/', '/health', '/healthz', '/readyz', '/metrics']);
 /** The paths that carry client names, spend and quota. */
 const GUARDED = new Set(['/health', '/metrics']);
 
