@@ -2,7 +2,7 @@
 // entry point runs) in front of the simulated Z.AI, real traffic (streams, cache reads, 429s, 5xx,
 // a retry), a real Prometheus scraping both; then every panel query, with Grafana's variables
 // substituted, must return data. Queries on series of the original's contract that this proxy
-// does not export yet must return nothing and their series must still be unexported, so the test
+// does not export yet must return nothing. The upgrade notes' PromQL runs here too and their series must still be unexported, so the test
 // fails, and is updated, the day they land.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -71,7 +71,7 @@ describe('Grafana board against a live Prometheus', () => {
     await r.arrayBuffer();
     return r.status;
   };
-  /** One round of traffic on each proxy: ok (JSON and stream, with cache reads), 429, 500, a retried 1302. */
+  /** One round on each proxy: ok (JSON and stream, cache reads), 429, 500, a retried 1302, one without usage (estimated). */
   const traffic = async () => {
     for (const port of ports) {
       const statuses = await Promise.all([
@@ -81,8 +81,9 @@ describe('Grafana board against a live Prometheus', () => {
         send(port, 'zai_error;code=1302', false),
         send(port, 'status;code=500', false),
         send(port, 'fail_then_ok;times=1;with=zai_error', false),
+        send(port, 'ok;no_usage=1', false),
       ]);
-      assert.deepEqual(statuses, [200, 200, 200, 429, 500, 200]);
+      assert.deepEqual(statuses, [200, 200, 200, 429, 500, 200, 200]);
     }
   };
 
@@ -133,6 +134,21 @@ describe('Grafana board against a live Prometheus', () => {
   test('the variant variable query lists both variants', async () => {
     const r = await prom.query('count by (variant) (zai_proxy_build_info)');
     assert.deepEqual(r.map((s) => s.metric.variant).sort(), ['canary', 'production']);
+  });
+
+  test('every PromQL block of docs/upgrading.md returns data', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/upgrading.md'), 'utf8');
+    const blocks = [...doc.matchAll(/^```promql\n([\s\S]*?)^```$/gm)].map((m) => m[1]!.trim());
+    assert.ok(blocks.length >= 5);
+    for (const expr of blocks) {
+      const r = await prom.query(expr);
+      assert.ok(r.length > 0 && r.some((x) => Number.isFinite(Number(x.value[1]))), `no data for ${expr}`);
+    }
+    // The seed guide's query, which these replace, matches nothing.
+    assert.deepEqual(
+      await prom.query('rate(zai_proxy_tokens_total[5m]) / rate(zai_proxy_requests_total[5m])'),
+      [],
+    );
   });
 
   for (const panel of board.panels) {
