@@ -66,7 +66,7 @@ function baseEnv(): Record<string, string> {
 async function startChild(name: string, script: string, env: Record<string, string>): Promise<Child> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    ['--import', 'tsx', script.startsWith('/') ? script : fileURLToPath(new URL(script, import.meta.url))],
     {
       env: { ...baseEnv(), ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -129,14 +129,19 @@ export async function startSimChild(): Promise<SimChild> {
 
 /**
  * Starts a proxy in its own process in front of the sim. `env` overrides the bench defaults, so a
- * variant (token counting on, another limiter setting) is one call with one more variable.
+ * variant (token counting on, another limiter setting) is one call with one more variable. `tree`
+ * is another checkout of this repository (a git worktree of an older commit): its own
+ * bench/proxy-process.ts and proxy code run instead, for a before/after comparison in one run.
  */
 export function startProxyChild(
   name: string,
   simUrl: string,
   env: Record<string, string> = {},
+  tree?: string,
 ): Promise<Child> {
-  return startChild(name, './proxy-process.ts', {
+  const script =
+    tree === undefined ? './proxy-process.ts' : `${tree.replace(/\/+$/, '')}/bench/proxy-process.ts`;
+  return startChild(name, script, {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',

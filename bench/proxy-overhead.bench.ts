@@ -1,7 +1,7 @@
 // What does the proxy add? Latency and stream time-to-first-byte at c=1, and throughput at c=32,
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
-// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting]
+// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--baseline=<tree>]
 import { availableParallelism } from 'node:os';
 import type { Client } from 'undici';
 import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
@@ -18,7 +18,11 @@ import {
 } from './request-fixtures.ts';
 import { p50p99 } from './sample-stats.ts';
 
-const flags = new Set(process.argv.slice(2));
+const args = process.argv.slice(2);
+const flags = new Set(args);
+// --baseline=<tree>: a checkout of an earlier commit (git worktree) whose proxy runs as one more
+// target before this one, so "proxy ÷ proxy@base" compares the two commits interleaved in one run.
+const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 const QUICK = flags.has('--quick');
 const JSON_OUT = flags.has('--json');
 const COUNTING = flags.has('--counting'); // adds a proxy with TOKEN_COUNTING_ENABLED=true
@@ -62,7 +66,7 @@ const PLAN: Plan = QUICK
       cNFirstWarmSec: 2,
     };
 const CONNECTIONS = 32;
-const BUDGET_MS = (QUICK ? 90 : 200) * 1000 * (COUNTING ? 1.5 : 1); // hard stop, whatever happens
+const BUDGET_MS = (QUICK ? 90 : 200) * 1000 * (COUNTING ? 1.5 : 1) * (BASELINE ? 1.5 : 1); // hard stop, whatever happens
 
 const children: Child[] = [];
 const started = Date.now();
@@ -185,6 +189,7 @@ async function main(): Promise<number> {
   const sim = await startSimChild();
   children.push(sim);
   const proxyList = await Promise.all([
+    ...(BASELINE === undefined ? [] : [startProxyChild('proxy@base', sim.url, {}, BASELINE)]),
     startProxyChild('proxy', sim.url),
     ...(COUNTING ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })] : []),
   ]);

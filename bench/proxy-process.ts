@@ -1,22 +1,14 @@
 // Child process for the benches: one zai-proxy on 127.0.0.1, alone on its event loop.
 // Configured from its environment as the real entry point is (TOKEN_COUNTING_ENABLED included);
 // prints `listening <url>`, answers `stats` over IPC (see child-control.ts).
-import { type Config, loadConfig } from '../packages/proxy/src/config.ts';
-import { createLogger, type Logger } from '../packages/proxy/src/log.ts';
-import { createProxy, type ProxyOptions } from '../packages/proxy/src/server.ts';
-import { createAccounting } from '../packages/proxy/src/usage/index.ts';
+import { buildProxy, createLogger, loadConfig } from '@zai-proxy/proxy';
 import { serveControl } from './child-control.ts';
 
 const SHUTDOWN_MS = 1000; // 1 s: the bench has nothing in flight when it stops us
 
-/** The createProxy options for this config, built as packages/proxy/src/main.ts builds them. */
-async function proxyOptions(cfg: Config, log: Logger): Promise<ProxyOptions> {
-  return { log, accounting: await createAccounting(cfg, log) };
-}
-
 const cfg = loadConfig(process.env);
 const log = createLogger(cfg.LOG_LEVEL);
-const proxy = createProxy(cfg, await proxyOptions(cfg, log));
+const proxy = await buildProxy(cfg, log); // as main.ts builds it
 const addr = await proxy.listen(cfg.PORT, cfg.HOST);
 
 let stopping = false;

@@ -1,12 +1,9 @@
 // `npm run demo`: the simulated Z.AI upstream, the proxy in front of it and a little traffic through
 // the official SDKs, so a newcomer without a Z.AI key sees the proxy work end to end.
 import Anthropic from '@anthropic-ai/sdk';
+import { buildProxy, createLogger, loadConfig } from '@zai-proxy/proxy';
 import { startSimUpstream } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
-import { loadConfig } from '../packages/proxy/src/config.ts';
-import { createLogger } from '../packages/proxy/src/log.ts';
-import { createProxy } from '../packages/proxy/src/server.ts';
-import { createAccounting } from '../packages/proxy/src/usage/index.ts';
 
 const DEMO_KEY = 'demo-zai-key';
 
@@ -18,7 +15,7 @@ const cfg = loadConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });
 const log = createLogger(cfg.LOG_LEVEL);
-const proxy = createProxy(cfg, { log, accounting: await createAccounting(cfg, log) });
+const proxy = await buildProxy(cfg, log);
 const { port } = await proxy.listen(0, '127.0.0.1');
 const base = `http://127.0.0.1:${port}`;
 console.log(`\nsimulated Z.AI upstream: ${sim.url}\nzai-proxy:                ${base}\n`);

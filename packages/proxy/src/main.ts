@@ -1,8 +1,7 @@
 // Process entry: load config, start the proxy, drain on SIGTERM/SIGINT.
+import { buildProxy } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
-import { createProxy } from './server.ts';
-import { createAccounting } from './usage/index.ts';
 
 async function main(): Promise<void> {
   let cfg: ReturnType<typeof loadConfig>;
@@ -23,9 +22,9 @@ async function main(): Promise<void> {
   if (cfg.ZAI_API_KEY === undefined) {
     log.warn("ZAI_API_KEY is not set: pass-through mode, each client's own key is forwarded to Z.AI");
   }
-  let accounting: Awaited<ReturnType<typeof createAccounting>>;
+  let proxy: Awaited<ReturnType<typeof buildProxy>>;
   try {
-    accounting = await createAccounting(cfg, log);
+    proxy = await buildProxy(cfg, log);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`zai-proxy: ${err.message}\n`);
@@ -33,7 +32,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const proxy = createProxy(cfg, { log, accounting });
   let addr: Awaited<ReturnType<typeof proxy.listen>>;
   try {
     addr = await proxy.listen(cfg.PORT, cfg.HOST);

@@ -1,14 +1,14 @@
 // Token and cost accounting through the proxy: counts equal what the upstream reported, to the token,
 // and the client gets the upstream's bytes unchanged (except a usage member added where absent).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { sumSamples } from '@zai-proxy/prom-text';
+import { sha256 as sha, until } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import { createTokenCounter, estimateInputTokens } from '../src/usage/index.ts';
-import { json, metricValue, type Stack, startStack } from './harness.ts';
+import { json, type Stack, startStack } from './harness.ts';
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const DIRS = ['input', 'output', 'cache_read', 'cache_write'] as const;
 
 interface Case {
@@ -169,35 +169,35 @@ describe('accounting', () => {
         );
       }
     }
-    await waitFor(
-      async () => metricValue(await s.metricsText(), 'zai_proxy_usage_source_total') >= CASES.length,
+    await until(
+      async () => sumSamples(await s.metricsText(), 'zai_proxy_usage_source_total') >= CASES.length,
     );
     const text = await s.metricsText();
     for (const d of DIRS) {
       assert.equal(
-        metricValue(text, 'zai_proxy_tokens_total', { direction: d, source: 'provider' }),
+        sumSamples(text, 'zai_proxy_tokens_total', { direction: d, source: 'provider' }),
         expected[d],
         `provider ${d}`,
       );
     }
-    assert.ok(metricValue(text, 'zai_proxy_tokens_total', { direction: 'input', source: 'estimate' }) > 0);
-    assert.ok(metricValue(text, 'zai_proxy_tokens_total', { direction: 'output', source: 'estimate' }) > 0);
+    assert.ok(sumSamples(text, 'zai_proxy_tokens_total', { direction: 'input', source: 'estimate' }) > 0);
+    assert.ok(sumSamples(text, 'zai_proxy_tokens_total', { direction: 'output', source: 'estimate' }) > 0);
     assert.equal(
-      metricValue(text, 'zai_proxy_tokens_total', { direction: 'cache_read', source: 'estimate' }),
+      sumSamples(text, 'zai_proxy_tokens_total', { direction: 'cache_read', source: 'estimate' }),
       0,
     );
     assert.match(
       text,
       /zai_proxy_tokens_total\{direction="input",model="glm-4.6",variant="production",pricing_tier="(peak|off_peak)",source="provider"\}/,
     );
-    assert.equal(metricValue(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
-    assert.ok(metricValue(text, 'zai_proxy_token_count_duration_seconds_count') > 0);
+    assert.equal(sumSamples(text, 'zai_proxy_usage_source_total', { source: 'estimate' }), 3);
+    assert.ok(sumSamples(text, 'zai_proxy_token_count_duration_seconds_count') > 0);
     // Cost: default prices per 1K tokens, doubled in the peak tier; cache writes are free.
-    const inTok = metricValue(text, 'zai_proxy_tokens_total', { direction: 'input' });
-    const inCost = metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'input' });
+    const inTok = sumSamples(text, 'zai_proxy_tokens_total', { direction: 'input' });
+    const inCost = sumSamples(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'input' });
     const perK = (inCost / inTok) * 1000;
     assert.ok(Math.abs(perK - 0.0006) < 1e-9 || Math.abs(perK - 0.0012) < 1e-9, `input price ${perK}`);
-    assert.equal(metricValue(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'cache_write' }), 0);
+    assert.equal(sumSamples(text, 'zai_proxy_estimated_cost_usd_total', { direction: 'cache_write' }), 0);
     assert.ok(
       s.logs.some((l) =>
         l.includes('"msg":"Token usage: input=100, output=20, cache_read=30, cache_write=40"'),
@@ -222,7 +222,7 @@ describe('accounting', () => {
     let sawUsage = false;
     for await (const chunk of stream) if (chunk.usage) sawUsage = true;
     assert.equal(sawUsage, false, 'no usage chunk for a client that did not ask');
-    await waitFor(async () => /model="other"/.test(await s.metricsText()));
+    await until(async () => /model="other"/.test(await s.metricsText()));
     assert.ok(!(await s.metricsText()).includes('Some-Custom-Model'));
   });
 
@@ -252,7 +252,7 @@ describe('accounting', () => {
     assert.equal(local.headers.get('x-token-input'), String(n));
     const text = await s.metricsText();
     assert.equal(
-      metricValue(text, 'zai_proxy_upstream_errors_total', { error_type: '404' }),
+      sumSamples(text, 'zai_proxy_upstream_errors_total', { error_type: '404' }),
       0,
       'an expected 404 is no alert',
     );
@@ -272,10 +272,7 @@ describe('accounting', () => {
       encoding: 'cl100k_base',
       model: 'glm-4',
     });
-    assert.equal(
-      metricValue(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'tiktoken' }),
-      1,
-    );
+    assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'tiktoken' }), 1);
     assert.ok(
       s.logs.some((l) => l.includes('Token counting enabled (tiktoken cl100k_base encoding, model: glm-4)')),
     );
@@ -290,7 +287,7 @@ describe('accounting modes', () => {
       assert.equal(tc.mode, 'fallback');
       assert.equal(tc.encoding, 'utf8_bytes_div_4');
       assert.equal(
-        metricValue(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'fallback' }),
+        sumSamples(await s.metricsText(), 'zai_proxy_token_counting_mode', { mode: 'fallback' }),
         1,
       );
       assert.ok(s.logs.some((l) => l.includes('Falling back to SimpleTokenCounter')));
@@ -317,7 +314,7 @@ describe('accounting modes', () => {
       assert.equal(JSON.parse(s.sim.journal.at(-1)!.body.toString()).stream_options, undefined);
       const text = await s.metricsText();
       assert.ok(!/^zai_proxy_tokens_total\{/m.test(text));
-      assert.equal(metricValue(text, 'zai_proxy_token_counting_mode', { mode: 'disabled' }), 1);
+      assert.equal(sumSamples(text, 'zai_proxy_token_counting_mode', { mode: 'disabled' }), 1);
       assert.ok(s.logs.some((l) => l.includes('Token counting disabled (TOKEN_COUNTING_ENABLED=false)')));
     } finally {
       await s.close();
@@ -340,9 +337,9 @@ describe('accounting modes', () => {
         body: JSON.stringify(ant(false)),
       });
       assert.equal(await r.text(), body);
-      await waitFor(
+      await until(
         async () =>
-          metricValue(await s.metricsText(), 'zai_proxy_tokens_total', {
+          sumSamples(await s.metricsText(), 'zai_proxy_tokens_total', {
             direction: 'output',
             source: 'estimate',
           }) > 0,
@@ -359,10 +356,42 @@ describe('accounting modes', () => {
   });
 });
 
-async function waitFor(pred: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+describe('the include_usage request edit is a splice', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+  });
+  after(() => s.close());
+
+  test('a 100,000-deep body with invalid UTF-8 reaches Z.AI byte for byte, plus the member', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const head = Buffer.from(
+      '{"model":"glm-4.6","stream":true,"messages":[{"role":"user","content":"x"}],"user":"',
+    );
+    const bad = Buffer.from([0xff, 0xfe, 0xc3]); // not UTF-8: a re-encode would send U+FFFD instead
+    const tail = Buffer.from(`","extra":${deep}}`);
+    const body = Buffer.concat([head, bad, tail]);
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body });
+    assert.equal(r.status, 200);
+    assert.ok((await r.text()).trimEnd().endsWith('data: [DONE]'));
+    const sent = s.sim.journal.at(-1)!.body;
+    const expected = Buffer.concat([
+      head,
+      bad,
+      Buffer.from(`","extra":${deep},"stream_options":{"include_usage":true}}`),
+    ]);
+    assert.equal(sent.length, expected.length);
+    assert.ok(sent.equals(expected), 'every client byte kept, the member appended');
+  });
+
+  test("the client's own stream_options keep their members and order", async () => {
+    const body =
+      '{"model":"glm-4.6","stream":true,"stream_options":{"x":1,"include_usage":false},"messages":[{"role":"user","content":"x"}]}';
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body });
+    await r.text();
+    assert.equal(
+      s.sim.journal.at(-1)!.body.toString(),
+      body.replace('"include_usage":false', '"include_usage":true'),
+    );
+  });
+});

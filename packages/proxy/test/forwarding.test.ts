@@ -1,6 +1,5 @@
 // The forwarding core through the official SDKs and raw sockets against the simulated Z.AI upstream.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -283,5 +282,3 @@ export function rawPost(
     req.end();
   });
 }
-
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

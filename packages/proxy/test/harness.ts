@@ -1,18 +1,20 @@
-// Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports.
+// Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports,
+// built by the composition root as main.ts builds it.
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
-import type { Admission, UpstreamSignals } from '../src/admission/index.ts';
+import type { Admission } from '../src/admission/index.ts';
+import { buildProxy, type ZaiProxy } from '../src/app.ts';
+import type { Clock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
-import { createProxy, type ProxyServer } from '../src/server.ts';
-import type { Timers } from '../src/upstream/forward.ts';
-import { type Accounting, createAccounting } from '../src/usage/index.ts';
+import type { SignalListener } from '../src/upstream/signals.ts';
+import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
 
 export interface Stack {
   sim: SimUpstream;
-  proxy: ProxyServer;
+  proxy: ZaiProxy;
   url: string;
   /** Every log line the proxy wrote, as text. */
   logs: string[];
@@ -22,15 +24,15 @@ export interface Stack {
 
 export interface StackOptions {
   env?: Record<string, string>;
-  timers?: Timers;
+  clock?: Clock;
   accounting?: (m: Metrics) => Accounting;
   simApiKey?: string | null;
-  signals?: UpstreamSignals;
+  signals?: SignalListener;
   admission?: Admission;
 }
 
-/** Timers that never sleep: records each requested wait and resolves at once (or rejects if aborted). */
-export function fakeTimers(start = Date.now()): Timers & { waits: number[] } {
+/** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
+export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
   const waits: number[] = [];
   let now = start;
   return {
@@ -66,11 +68,10 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   });
   const logs: string[] = [];
   const log = createLogger(cfg.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
-  const proxy = createProxy(cfg, {
-    log,
-    timers: o.timers ?? fakeTimers(),
-    accounting: o.accounting ?? (await createAccounting(cfg, log)),
-    signals: o.signals,
+  const proxy = await buildProxy(cfg, log, {
+    clock: o.clock ?? fakeClock(),
+    accounting: o.accounting,
+    signalListeners: o.signals === undefined ? [] : [o.signals],
     admission: o.admission,
   });
   const addr = await proxy.listen(0, '127.0.0.1');
@@ -85,17 +86,6 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
       await sim.close();
     },
   };
-}
-
-/** The value of one series in Prometheus text, or 0 when absent. Labels must match exactly (any order). */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const ok = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
-    if (ok) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies

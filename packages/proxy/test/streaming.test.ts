@@ -1,10 +1,11 @@
 // Stream pass-through: byte-exact, never held back, broken when upstream breaks, cancelled when the client leaves.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { sumSamples } from '@zai-proxy/prom-text';
+import { sha256 as sha } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
-import { json, metricValue, type Stack, startStack, ZAI_KEY } from './harness.ts';
+import { json, type Stack, startStack, ZAI_KEY } from './harness.ts';
 
 const anthropicBody = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -55,8 +56,6 @@ function drain(res: IncomingMessage): Promise<{ bytes: Buffer; broken: boolean }
     res.on('close', () => finish(!res.complete));
   });
 }
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('streaming', () => {
   let s: Stack;
@@ -130,7 +129,7 @@ describe('streaming', () => {
     req.destroy();
     await s.sim.waitFor(() => j.aborted, 2000);
     assert.equal(j.aborted, true);
-    await waitUntil(async () => metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total') >= 1);
+    await waitUntil(async () => sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total') >= 1);
   });
 
   test('a client disconnect while waiting for non-streaming headers aborts upstream too', async () => {
@@ -158,7 +157,7 @@ describe('streaming', () => {
   });
 
   test('upstream breaking mid-stream breaks the client connection, never a clean end', async () => {
-    const aborts0 = metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total');
+    const aborts0 = sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total');
     const { res } = await open(s.url, '/v1/messages', anthropicBody(), {
       'x-sim-scenario': 'reset_mid_stream;after=3',
     });
@@ -167,11 +166,11 @@ describe('streaming', () => {
     assert.ok(bytes.length > 0, 'the events before the break were delivered');
     await waitUntil(
       async () =>
-        metricValue(await s.metricsText(), 'zai_proxy_upstream_errors_total', { error_type: 'read_error' }) >=
+        sumSamples(await s.metricsText(), 'zai_proxy_upstream_errors_total', { error_type: 'read_error' }) >=
         1,
     );
     assert.equal(
-      metricValue(await s.metricsText(), 'zai_proxy_client_aborts_total'),
+      sumSamples(await s.metricsText(), 'zai_proxy_client_aborts_total'),
       aborts0,
       'the proxy broke it, not the client',
     );

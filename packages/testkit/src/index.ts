@@ -7,4 +7,5 @@ export type { QuotaLimitType, RouteName, ScenarioName, ScenarioSpec, ZaiEnvelope
 export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from './scenarios.ts';
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';
 export { startSimUpstream } from './sim-upstream.ts';
+export { type Probe, type ProbeInit, probe, received, sha256, sseEvents, until } from './test-client.ts';
 export { beijingTime } from './zai-errors.ts';

@@ -1,4 +1,4 @@
-/** The Z.AI monitor API's quota/limit body (original-proxy.md §8.3), driven by the tokens the sim served. */
+/** The Z.AI monitor API's quota/limit body (the shape the Go proxy's quota poller read), driven by the tokens the sim served. */
 import type { Rendered } from './reply-content.ts';
 import type { ScenarioSpec } from './scenarios.ts';
 

@@ -262,7 +262,7 @@ describe('auth', () => {
 });
 
 describe('quota', () => {
-  test('follows the §8.3 schema and counts the tokens served', async () => {
+  test('follows the monitor API schema and counts the tokens served', async () => {
     await call(ANTHROPIC, { ...XKEY, 'x-sim-scenario': 'ok;input=100;output=50' }, { messages: MESSAGES });
     const body = JSON.parse((await call(QUOTA, { authorization: 'k' })).text);
     assert.equal(body.code, 200);

@@ -1,4 +1,5 @@
-/** A raw node:http client for the testkit's own tests: keeps every read, and survives resets. */
+/** Test helpers: a raw node:http client that keeps every read and survives resets, digests, polling
+ *  and SSE splitting. Exported for every package's tests. */
 import { createHash } from 'node:crypto';
 import { type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
@@ -61,10 +62,11 @@ export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-/** Polls cond every 5 ms; throws after timeoutMs. */
-export async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
+/** Polls cond (which may be async) every 5 ms; throws after timeoutMs. For state another process or
+ *  socket changes; a test's own state is awaited directly. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`until: condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -1,35 +1,55 @@
-// Admission: the gate every upstream attempt (first or retry) passes, and the signals classified
-// upstream outcomes are published on. The pacing issue fills these in; until then admission is free.
-import type { Exchange } from '../exchange.ts';
+// Admission: the gate every upstream attempt (first or retry) passes. The pacing, quota and budget
+// modules implement it; until they exist admission is free. It sees a narrow request, never the
+// exchange, and hears back how each attempt went so an adaptive limiter can learn from it.
+import type { ClientIdentity } from '../http/auth.ts';
+import type { ApiFamily, RouteKind } from '../routes/types.ts';
 import type { ZaiErrorClass } from '../upstream/zai-classifier.ts';
 
-/** Waits for permission to send one upstream attempt; rejects when `signal` aborts. */
+/** What admission may know about one upstream attempt. */
+export interface AdmissionRequest {
+  readonly client: ClientIdentity;
+  readonly api: ApiFamily;
+  readonly route: RouteKind;
+  /** `model` as the client sent it, or null. */
+  readonly model: string | null;
+  readonly stream: boolean;
+  /** 0 for the first attempt, n for the n-th retry. */
+  readonly attempt: number;
+}
+
+/** How the admitted attempt ended.
+ *  - ok: upstream answered (a 2xx, or an error status that is not throttling and not a 5xx);
+ *  - throttled: a 429 or 529, with the class Z.AI's business code gave it;
+ *  - failed: no usable answer (connection failure, timeout, invalid 2xx, 5xx, stream broken mid-way);
+ *  - cancelled: the client left before the attempt ended. */
+export type PermitOutcome =
+  | { type: 'ok' }
+  | { type: 'throttled'; zaiClass: ZaiErrorClass }
+  | { type: 'failed' }
+  | { type: 'cancelled' };
+
+/** Permission for one upstream attempt; released exactly once. */
+export interface Permit {
+  /** latencyMs: from dispatch to the attempt's end (headers and body), admission wait excluded. */
+  release(outcome: PermitOutcome, latencyMs: number): void;
+}
+
 export interface Admission {
-  acquire(x: Exchange, signal: AbortSignal): Promise<Release>;
-}
-export type Release = () => void;
-
-/** An upstream outcome other modules react to (rate limiter, concurrency limiter, quota gate). */
-export type UpstreamSignal =
-  | { type: 'success' }
-  | {
-      type: 'zai_error';
-      status: number;
-      class: ZaiErrorClass;
-      code: string | null;
-      resetAtMs: number | null;
-      /** A frequency/unknown 429: the rate limiter's backoff input. */
-      feedRateLimiter: boolean;
-    };
-
-export interface UpstreamSignals {
-  publish(s: UpstreamSignal): void;
+  /** Waits for permission to send one upstream attempt. Rejects with a GatewayError (QUEUE_FULL,
+   *  QUEUE_TIMEOUT, QUOTA_EXHAUSTED, BUDGET_EXCEEDED, with retryAfterSec where known), which becomes
+   *  the client's answer; or, when `signal` aborts (the client left), with anything: nothing is written. */
+  acquire(request: AdmissionRequest, signal: AbortSignal): Promise<Permit>;
+  /** The `rate_limit` section of /health. */
+  health(): Record<string, unknown>;
+  close?(): Promise<void>;
 }
 
-const release: Release = () => {};
+const freePermit: Permit = { release: () => {} };
+const admitted = Promise.resolve(freePermit);
 
-/** Admission that never waits. */
-export const openAdmission: Admission = { acquire: () => Promise.resolve(release) };
-
-/** Signals nobody listens to yet. */
-export const noSignals: UpstreamSignals = { publish: () => {} };
+/** Admission that never waits (no pacing configured). */
+export const openAdmission: Admission = {
+  acquire: () => admitted,
+  // The section as the Go proxy reported it with its limiter off.
+  health: () => ({ current_rate: 0, ceiling: 0, hold: 0, restored_from_state: false, enabled: false }),
+};

@@ -13,6 +13,10 @@ const ANTHROPIC_TYPE: Record<ErrorCode, string> = {
   UPSTREAM_TIMEOUT: 'api_error',
   UPSTREAM_BAD_RESPONSE: 'api_error',
   UPSTREAM_EMPTY_STREAM: 'api_error',
+  QUEUE_FULL: 'rate_limit_error',
+  QUEUE_TIMEOUT: 'rate_limit_error',
+  QUOTA_EXHAUSTED: 'rate_limit_error',
+  BUDGET_EXCEEDED: 'rate_limit_error',
   SHUTTING_DOWN: 'overloaded_error',
   INTERNAL: 'api_error',
 };

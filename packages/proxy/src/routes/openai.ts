@@ -13,6 +13,10 @@ const OPENAI_TYPE: Record<ErrorCode, string> = {
   UPSTREAM_TIMEOUT: 'server_error',
   UPSTREAM_BAD_RESPONSE: 'server_error',
   UPSTREAM_EMPTY_STREAM: 'server_error',
+  QUEUE_FULL: 'rate_limit_error',
+  QUEUE_TIMEOUT: 'rate_limit_error',
+  QUOTA_EXHAUSTED: 'insufficient_quota',
+  BUDGET_EXCEEDED: 'insufficient_quota',
   SHUTTING_DOWN: 'server_error',
   INTERNAL: 'server_error',
 };

@@ -4,10 +4,9 @@
 // the attempt is known to be good, so a failed attempt can still be retried.
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../exchange.ts';
+import { NOT_JSON, parseJson } from '../json.ts';
+import type { FailureKind } from './failures.ts';
 import { downstreamHeaders } from './headers.ts';
-import type { FailureKind } from './retry-policy.ts';
-
-export type { FailureKind };
 
 /** Error bodies kept: enough to classify (32 KiB) and to replay ordinary error JSON. */
 export const ERROR_BODY_LIMIT = 1024 * 1024; // 1 MiB
@@ -68,19 +67,19 @@ export class Attempt implements Dispatcher.DispatchHandler {
   ): void {
     const t = performance.now();
     this.started(status, headers);
-    this.x.callbackMs += performance.now() - t;
+    this.x.timing.callbackMs += performance.now() - t;
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     const t = performance.now();
     this.data(chunk);
-    this.x.callbackMs += performance.now() - t;
+    this.x.timing.callbackMs += performance.now() - t;
   }
 
   onResponseEnd(): void {
     const t = performance.now();
     this.ended();
-    this.x.callbackMs += performance.now() - t;
+    this.x.timing.callbackMs += performance.now() - t;
   }
 
   private started(status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -162,7 +161,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
         const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
         this.chunks = [];
         const parsed = parseJson(body);
-        if (parsed === INVALID) {
+        if (parsed === NOT_JSON) {
           this.fail('truncated_response', null, body);
           return;
         }
@@ -246,17 +245,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
         if (t.estimate) h['x-token-source'] = 'estimate';
       }
     }
-    x.status = this.status;
-    x.committed = true;
-    x.res.writeHead(this.status, h);
+    x.head(this.status, h);
   }
 
   private send(b: Buffer | null): void {
     if (b === null || b.length === 0) return;
-    const x = this.x;
-    if (x.tFirstByte === 0n) x.tFirstByte = process.hrtime.bigint();
-    x.bytesOut += b.length;
-    if (!x.res.write(b)) this.controller?.pause();
+    if (!this.x.send(b)) this.controller?.pause();
   }
 
   /** Sends a complete validated body (unless the client left while usage was being counted). */
@@ -271,7 +265,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   private finish(): void {
-    this.x.res.end();
+    this.x.end();
     this.settle({ type: 'committed' });
   }
 
@@ -282,20 +276,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settle(o: AttemptOutcome): void {
     if (this.mode === Mode.Done) return;
     this.mode = Mode.Done;
-    this.x.waitNs += process.hrtime.bigint() - this.tStart;
+    this.x.timing.waitNs += process.hrtime.bigint() - this.tStart;
     if (this.x.controller === this.controller) this.x.controller = null;
     this.done(o);
-  }
-}
-
-const INVALID = Symbol('invalid JSON');
-
-/** Parses a complete JSON body once: validation and the usage tap share the result. */
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) return INVALID;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return INVALID;
   }
 }

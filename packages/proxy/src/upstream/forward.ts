@@ -1,16 +1,18 @@
 // The attempt loop: admission → upstream attempt → classify → retry policy → (wait) → again,
-// until a response is committed to the client or a final error is written.
-
-import type { Admission, UpstreamSignals } from '../admission/index.ts';
-import { type ErrorCode, GatewayError } from '../errors.ts';
+// until a response is committed to the client or a final error is thrown for the error writer.
+import type { Admission, AdmissionRequest, Permit, PermitOutcome } from '../admission/index.ts';
+import type { Clock } from '../clock.ts';
+import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { Attempt, type AttemptOutcome, type FailureKind } from './attempt.ts';
+import { Attempt, type AttemptOutcome } from './attempt.ts';
 import type { UpstreamClient } from './client.ts';
+import { FAILURES, isThrottlingStatus } from './failures.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import { retryAfterFromHeaders } from './retry-after.ts';
 import { decideRetry } from './retry-policy.ts';
+import type { UpstreamSignals } from './signals.ts';
 import {
   classifyZaiError,
   codeLabel,
@@ -18,21 +20,13 @@ import {
   type ZaiError,
 } from './zai-classifier.ts';
 
-/** Clock, sleep and randomness, injectable so tests never wait for real back-offs. */
-export interface Timers {
-  now(): number;
-  /** Resolves after ms, rejects when signal aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-  random(): number;
-}
-
 export interface ForwardDeps {
   client: UpstreamClient;
   admission: Admission;
   signals: UpstreamSignals;
   metrics: Metrics;
   log: Logger;
-  timers: Timers;
+  clock: Clock;
   maxRetries: number;
   maxRetryWaitMs: number;
   maxResponseBuffer: number;
@@ -40,31 +34,18 @@ export interface ForwardDeps {
   idleTimeoutMs: number;
   /** Upstream credential header for this request, or null to send none. */
   credential(x: Exchange): [string, string] | null;
-  /** Writes a proxy-generated error in the client's API envelope. */
-  sendError(x: Exchange, e: GatewayError): void;
-  /** A local input-token estimate for count_tokens, or null when counting is off. */
-  countTokensLocally(x: Exchange): Promise<number> | null;
 }
 
-/** The proxy's own answer when a failure is not retried (HTTP statuses pass through instead). */
-const FAILURE_ERROR: Record<FailureKind, ErrorCode> = {
-  status: 'UPSTREAM_BAD_RESPONSE',
-  network: 'UPSTREAM_UNREACHABLE',
-  timeout: 'UPSTREAM_TIMEOUT',
-  truncated_response: 'UPSTREAM_BAD_RESPONSE',
-  empty_streaming: 'UPSTREAM_EMPTY_STREAM',
-};
-const FAILURE_METRIC: Record<string, string> = {
-  network: 'upstream_connection',
-  timeout: 'timeout',
-  truncated_response: 'truncated_response',
-  empty_streaming: 'empty_streaming',
-};
-/** A 429 body is replayed up to the classifier's budget, as the original did. */
+/** A route's own answer to an upstream error status, before it counts as an upstream error: the
+ *  promise of that answer, or null to let the status take its normal course. */
+export type StatusFallback = (x: Exchange, status: number) => Promise<void> | null;
+
+/** A 429 body is replayed up to the classifier's budget, as the Go proxy did. */
 const RATE_LIMIT_REPLAY_BYTES = DEFAULT_ZAI_ERROR_BODY_BYTES;
 
-/** Forwards one exchange upstream with retries; resolves when the client has its answer (or left). */
-export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
+/** Forwards one exchange upstream with retries; resolves when the client has its answer (or left),
+ *  throws a GatewayError for the error writer when the proxy must answer itself. */
+export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFallback): Promise<void> {
   const m = d.metrics;
   const v = m.variant;
   const headers = upstreamHeaders(x.req.headers, d.credential(x), x.id, x.body.length);
@@ -72,16 +53,17 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
   const path = q === -1 ? x.route.upstreamPath : x.route.upstreamPath + x.req.url!.slice(q);
 
   for (let attempt = 0; ; attempt++) {
-    let release: (() => void) | null = null;
     const tAdmit = process.hrtime.bigint();
+    let permit: Permit;
     try {
-      release = await d.admission.acquire(x, x.abort.signal);
-    } catch {
-      return; // the client left while queued: nothing to write
+      permit = await d.admission.acquire(admissionRequest(x, attempt), x.abort.signal);
+    } catch (err) {
+      if (x.abort.signal.aborted) return; // the client left while queued: nothing to write
+      throw err; // a GatewayError (queue full, quota…) becomes the client's answer; else INTERNAL
     }
-    x.waitNs += process.hrtime.bigint() - tAdmit;
+    x.timing.waitNs += process.hrtime.bigint() - tAdmit;
     if (x.clientGone) {
-      release();
+      permit.release(CANCELLED, 0);
       return;
     }
     if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
@@ -89,6 +71,7 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
     x.res.on('drain', onDrain);
+    const tStart = performance.now();
     const outcome = await new Promise<AttemptOutcome>((resolve) => {
       const a = new Attempt(
         x,
@@ -115,24 +98,24 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
         a,
       );
     });
+    const latencyMs = performance.now() - tStart;
     x.res.off('drain', onDrain);
-    release();
 
     if (outcome.type === 'committed') {
+      permit.release(committedOutcome(x), latencyMs);
       if (x.status >= 200 && x.status < 300) d.signals.publish({ type: 'success' });
       return;
     }
-    if (x.clientGone) return;
+    if (x.clientGone) {
+      permit.release(CANCELLED, latencyMs);
+      return;
+    }
 
-    if (
-      outcome.kind === 'status' &&
-      x.route.kind === 'count_tokens' &&
-      COUNT_TOKENS_UNSUPPORTED.has(outcome.status)
-    ) {
-      // Z.AI lacks the endpoint: an expected answer, not an upstream error to alert on.
-      const local = d.countTokensLocally(x);
-      if (local !== null) {
-        await answerCountTokens(x, local);
+    if (outcome.kind === 'status' && fallback !== undefined) {
+      const answer = fallback(x, outcome.status);
+      if (answer !== null) {
+        permit.release(OK, latencyMs); // upstream answered, only not with what the route needs
+        await answer;
         return;
       }
     }
@@ -141,14 +124,15 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     if (outcome.kind === 'status') {
       m.upstreamErrors.labels(String(outcome.status), v).inc();
       zai = classifyZaiError(outcome.status, outcome.body);
-      if (zai.code !== null || outcome.status === 429 || outcome.status === 529) {
+      if (zai.code !== null || isThrottlingStatus(outcome.status)) {
         m.zaiErrors.labels(zai.class, codeLabel(zai.code), v).inc();
       }
     } else {
-      m.upstreamErrors.labels(FAILURE_METRIC[outcome.kind]!, v).inc();
+      m.upstreamErrors.labels(FAILURES[outcome.kind].metric, v).inc();
     }
+    permit.release(failedOutcome(outcome, zai), latencyMs);
 
-    const now = d.timers.now();
+    const now = d.clock.now();
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
@@ -158,7 +142,7 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
       nowMs: now,
-      random: d.timers.random,
+      random: d.clock.random,
     });
     if (zai !== undefined) {
       d.signals.publish({
@@ -172,11 +156,18 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     }
 
     if (!decision.retry) {
-      writeFailure(x, d, outcome, zai, decision.clientRetryAfterSec);
+      if (outcome.kind !== 'status' || zai === undefined) {
+        d.log.warn(
+          { requestId: x.id, kind: outcome.kind, err: outcome.error?.message },
+          'Upstream attempt failed, giving up',
+        );
+        throw new GatewayError(FAILURES[outcome.kind].error);
+      }
+      passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
-    if (zai !== undefined && (outcome.status === 429 || outcome.status === 529)) {
+    if (zai !== undefined && isThrottlingStatus(outcome.status)) {
       d.log.info(
         {
           requestId: x.id,
@@ -194,57 +185,52 @@ export async function forward(x: Exchange, d: ForwardDeps): Promise<void> {
     );
     const tWait = process.hrtime.bigint();
     try {
-      await d.timers.sleep(decision.delayMs, x.abort.signal);
+      await d.clock.sleep(decision.delayMs, x.abort.signal);
     } catch {
       d.log.info({ requestId: x.id }, 'Client abandoned request during retry wait');
       return;
     }
-    x.waitNs += process.hrtime.bigint() - tWait;
+    x.timing.waitNs += process.hrtime.bigint() - tWait;
     if (x.clientGone) return;
   }
 }
 
-/** Statuses meaning the upstream does not implement count_tokens (Claude Code calls it every turn). */
-const COUNT_TOKENS_UNSUPPORTED = new Set([404, 405, 501]);
+const OK: PermitOutcome = { type: 'ok' };
+const FAILED: PermitOutcome = { type: 'failed' };
+const CANCELLED: PermitOutcome = { type: 'cancelled' };
 
-/** Answers count_tokens with the local cl100k estimate, marked as such. */
-async function answerCountTokens(x: Exchange, count: Promise<number>): Promise<void> {
-  const n = await count;
-  if (x.clientGone) return;
-  const body = `{"input_tokens":${n}}`;
-  x.status = 200;
-  x.committed = true;
-  x.bytesOut += body.length;
-  x.res
-    .writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': body.length,
-      'x-request-id': x.id,
-      'x-token-input': String(n),
-      'x-token-source': 'estimate',
-    })
-    .end(body);
+function admissionRequest(x: Exchange, attempt: number): AdmissionRequest {
+  return {
+    client: x.client,
+    api: x.route.family,
+    route: x.route.kind,
+    model: x.model,
+    stream: x.stream,
+    attempt,
+  };
 }
 
-/** The final answer after a failed attempt that is not retried. */
-function writeFailure(
+function committedOutcome(x: Exchange): PermitOutcome {
+  if (x.clientGone && !x.brokenByProxy) return CANCELLED;
+  return x.brokenByProxy || x.status >= 500 ? FAILED : OK;
+}
+
+function failedOutcome(o: AttemptOutcome & { type: 'failure' }, zai: ZaiError | undefined): PermitOutcome {
+  if (o.kind !== 'status' || zai === undefined) return FAILED;
+  if (isThrottlingStatus(o.status)) return { type: 'throttled', zaiClass: zai.class };
+  return o.status >= 500 ? FAILED : OK;
+}
+
+/** Upstream's error answer, passed through with what the proxy understood from it. */
+function passThrough(
   x: Exchange,
-  d: ForwardDeps,
   o: AttemptOutcome & { type: 'failure' },
-  zai: ZaiError | undefined,
+  zai: ZaiError,
   clientRetryAfterSec: number | null,
 ): void {
-  if (o.kind !== 'status' || zai === undefined) {
-    d.log.warn(
-      { requestId: x.id, kind: o.kind, err: o.error?.message },
-      'Upstream attempt failed, giving up',
-    );
-    d.sendError(x, new GatewayError(FAILURE_ERROR[o.kind]));
-    return;
-  }
   const h = downstreamHeaders(o.headers, x.id);
   let body = o.body;
-  if (o.status === 429 || o.status === 529 || zai.code !== null) {
+  if (isThrottlingStatus(o.status) || zai.code !== null) {
     h['x-zai-error-class'] = zai.class;
     if (zai.code !== null) h['x-zai-error-code'] = zai.code;
     if (zai.resetAtMs !== null) h['x-zai-rate-limit-reset'] = rfc3339(zai.resetAtMs);
@@ -254,14 +240,12 @@ function writeFailure(
       body = body.subarray(0, RATE_LIMIT_REPLAY_BYTES);
   }
   h['content-length'] = body.length;
-  x.status = o.status;
-  x.committed = true;
-  x.res.writeHead(o.status, h);
-  x.bytesOut += body.length;
-  x.res.end(body);
+  x.error = { code: zai.code, class: zai.class };
+  x.head(o.status, h);
+  x.end(body);
 }
 
-/** RFC 3339 UTC with second precision, as the original's headers and /health. */
+/** RFC 3339 UTC with second precision, as the Go proxy's headers and /health wrote it. */
 export function rfc3339(ms: number): string {
   return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
 }

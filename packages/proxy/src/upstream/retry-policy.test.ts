@@ -93,7 +93,7 @@ test('jitterMs: [base/2, base), bad samples count as 0', () => {
   assert.ok(jitterMs(1000, 1 - Number.EPSILON) < 1000);
 });
 
-describe('§6.5 contracts (jitter pinned to 0)', () => {
+describe("the Go proxy's retry contracts, defects fixed (jitter pinned to 0)", () => {
   test('429 empty body with Retry-After 3, then 200: one wait of 3 s, not [3 s, 1 s]', () => {
     const r = simulate([{ body: '', headers: { 'retry-after': '3' } }, 'success'], { maxRetries: 1 });
     assert.deepEqual(r.waits, [3000]);

@@ -2,7 +2,7 @@
 // first, and what the rate limiter and the client should hear. Pure: the attempt loop owns the
 // clock, the timers, admission and metrics, and calls this once per failed attempt.
 //
-// Changes from the original Go proxy (original-proxy.md §6.4, §12 items 9 and 18):
+// Where this differs from the Go proxy it replaces:
 // - every retry is preceded by exactly one wait, the largest applicable hint (an unclassified 429
 //   no longer waits out Retry-After and then the backoff on top of it);
 // - a wait longer than the cap is not taken: the error goes back to the client with Retry-After
@@ -11,13 +11,10 @@
 // - a body `retry_after` is honoured for unclassified 429s too: it is upstream's own instruction;
 // - timeouts are not retried, and classes that no wait can fix (quota, billing, auth) never are.
 
+import { FAILURES, type FailureKind, isThrottlingStatus, type RetryReason } from './failures.ts';
 import { classifyZaiError, type ZaiError } from './zai-classifier.ts';
 
-/** How an attempt failed: an HTTP error status, or a transport/validation failure. */
-export type FailureKind = 'status' | 'network' | 'truncated_response' | 'empty_streaming' | 'timeout';
-
-/** `reason` label of zai_proxy_retry_attempts_total for a scheduled retry. */
-export type RetryReason = '429' | 'network_error' | 'truncated_response' | 'empty_streaming' | 'overloaded';
+export type { FailureKind, RetryReason };
 
 /** Everything the policy needs to know about the attempt that just failed. */
 export interface RetryInput {
@@ -55,14 +52,6 @@ export interface RetryDecision {
 
 const MAX_BACKOFF_SHIFT = 32; // 2^32 s: far beyond any retry budget, keeps the number finite
 
-// Transport and validation failures retry on the plain curve. A 'network' failure must mean no
-// response byte arrived (refused/reset before headers), so upstream never started the work.
-const KIND_REASON = {
-  network: 'network_error',
-  truncated_response: 'truncated_response', // Z.AI occasionally answers 200 with empty/cut JSON
-  empty_streaming: 'empty_streaming', // …or a stream that closes before its first byte
-} as const satisfies Record<string, RetryReason>;
-
 /** Plain backoff before retry number n (1-based): 2^(n−1) s, so 1 s, 2 s, 4 s…; 0 for n < 1. */
 export function backoffMs(retryNumber: number): number {
   if (!(retryNumber >= 1)) return 0;
@@ -80,24 +69,23 @@ export function jitterMs(baseMs: number, u: number): number {
 /** Decides whether and when to retry after one failed upstream attempt. Pure; never throws on odd input. */
 export function decideRetry(input: RetryInput): RetryDecision {
   const { kind, attempt } = input;
-  if (kind === 'timeout') {
-    // The request reached upstream, which may still be generating and billing it: a retry would
-    // pay twice and add load to an upstream that is already slow. The caller answers 504.
-    return stop('not_retryable', false, null);
-  }
   if (kind !== 'status') {
+    // Transport and validation failures retry on the plain curve, or never (a timeout: the request
+    // reached upstream, which may still be generating and billing it; a retry would pay twice).
+    const reason = FAILURES[kind].retry;
+    if (reason === null) return stop('not_retryable', false, null);
     if (!withinBudget(input)) return stop('budget_exhausted', false, null);
-    return schedule(input, backoffMs(attempt + 1), KIND_REASON[kind], false, 0);
+    return schedule(input, backoffMs(attempt + 1), reason, false, 0);
   }
 
   const status = input.status ?? 0;
   const zai = input.zai ?? classifyZaiError(status, null);
-  // As the original's Record429: only rate pressure the request-rate controller can fix.
+  // As the Go proxy's rate feedback did: only rate pressure the request-rate controller can fix.
   // Concurrency, congestion, quota and billing 429s would walk its ceiling down for nothing.
   const feed = status === 429 && (zai.class === 'frequency' || zai.class === 'unknown');
   // Only throttling statuses are retried; any other error (400, 404, 422, 500, 503…) passes
   // through, even when its body carries a known code.
-  if (status !== 429 && status !== 529) return stop('not_retryable', feed, null);
+  if (!isThrottlingStatus(status)) return stop('not_retryable', feed, null);
 
   const hintMs = Math.max(positive(input.headerRetryAfterMs), positive(zai.retryAfterSec) * 1000);
   const resetInMs = zai.resetAtMs === null ? 0 : positive(zai.resetAtMs - input.nowMs);

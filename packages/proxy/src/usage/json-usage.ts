@@ -1,10 +1,12 @@
 // Usage in complete (non-streaming) JSON response bodies: read it, or add it when the upstream left it out.
 //
-// The original proxy rewrote such bodies to {"result": …, "usage": …}, which Anthropic clients cannot
-// parse (original-proxy.md §12.1). Here a body is never reshaped: addUsage splices one member in and
+// The Go proxy rewrote such bodies to {"result": …, "usage": …}, which Anthropic clients cannot
+// parse. Here a body is never reshaped: addUsage splices one member in and
 // leaves every other byte as it was.
+
+import { asObject, parseObject } from '../json.ts';
 import type { ApiFamily, Usage } from './types.ts';
-import { asObject, mergeAnthropicUsage, openAiUsage } from './usage-fields.ts';
+import { mergeAnthropicUsage, openAiUsage } from './usage-fields.ts';
 
 /** What a complete JSON body says about usage. */
 export interface JsonUsage {
@@ -91,11 +93,7 @@ function parseBodyObject(body: Buffer): Record<string, unknown> | null {
   let i = 0;
   while (i < body.length && isJsonSpace(body[i]!)) i++;
   if (i === body.length || body[i] !== OPEN_BRACE) return null;
-  try {
-    return asObject(JSON.parse(body.toString('utf8')));
-  } catch {
-    return null;
-  }
+  return parseObject(body);
 }
 
 function joinText(parts: string[]): string | null {

@@ -1,7 +1,7 @@
 // Folds client-supplied model names into a bounded set of metric labels.
 //
-// The original labelled metrics with the raw request `model`, an unbounded label (original-proxy.md
-// §12.6). Known GLM names are kept as they are, Claude names fold to their family (Claude Code sends
+// The Go proxy labelled metrics with the raw request `model`, an unbounded label: any client could
+// create series at will. Known GLM names are kept as they are, Claude names fold to their family (Claude Code sends
 // dated names such as claude-sonnet-4-5-20250929 that Z.AI maps onto GLM), anything else is 'other'.
 
 /** The label for every model name that is not recognised. */

@@ -1,10 +1,10 @@
 // Everything a request sends to the model, gathered as text for a local input-token estimate.
 //
-// The original counted only text blocks of messages (original-proxy.md §4.2), which undercounts Claude
-// Code traffic badly: system prompts, tool definitions and tool results are most of its input.
+// The Go proxy counted only the text blocks of messages, which undercounts Claude Code traffic badly: system prompts, tool definitions and tool results are most of its input.
+
+import { asObject } from '../json.ts';
 import type { TokenCounter } from './tokenizer.ts';
 import type { ApiFamily } from './types.ts';
-import { asObject } from './usage-fields.ts';
 
 /** Chat-format tokens around each message (role marker and delimiters): 3, as OpenAI's cookbook counts
  *  cl100k chat messages (`<|start|>{role}\n … <|end|>\n`). An Anthropic `system` counts as one message. */

@@ -12,6 +12,7 @@
 // the first chunks are kept as they are and parsed again, for their text, only in outputText()
 // (stream-text.ts).
 
+import { asObject, parseObject } from '../json.ts';
 import { type EventNames, eventNames, lineHas, needle } from './byte-match.ts';
 import { appendBytes, consumeBytes, createGrowBuffer } from './grow-buffer.ts';
 import {
@@ -27,16 +28,9 @@ import {
   type SseHooks,
   type SseState,
 } from './sse-parser.ts';
-import {
-  ANTHROPIC_TEXT,
-  type KeptStream,
-  keepChunk,
-  OPENAI_TEXT,
-  outputText,
-  parseObject,
-} from './stream-text.ts';
+import { ANTHROPIC_TEXT, type KeptStream, keepChunk, OPENAI_TEXT, outputText } from './stream-text.ts';
 import type { ApiFamily, Usage } from './types.ts';
-import { asObject, mergeAnthropicUsage, openAiUsage } from './usage-fields.ts';
+import { mergeAnthropicUsage, openAiUsage } from './usage-fields.ts';
 
 /** Observes one streamed response; see createStreamObserver. */
 export interface StreamObserver {

@@ -4,6 +4,7 @@
 // is parsed for it while the stream flows. Anthropic: content_block_delta text, thinking and partial_json.
 // OpenAI: choices[].delta content, reasoning_content and tool-call names and arguments.
 
+import { asObject, parseObject } from '../json.ts';
 import { type EventNames, lineHas, needle } from './byte-match.ts';
 import {
   createSseState,
@@ -16,7 +17,6 @@ import {
   type SseHooks,
   type SseState,
 } from './sse-parser.ts';
-import { asObject } from './usage-fields.ts';
 
 /** The stream's first bytes (counted in BYTES, whatever the name says) are kept for outputText(), as
  *  references to the upstream chunks; past this bound only their size is counted and the estimate scaled.
@@ -77,15 +77,6 @@ export function outputText(o: KeptStream): { text: string; scale: number } {
   if (o.beyondBytes === 0) endSse(s, reader.text, parts);
   else counted = s.eventEnd; // the event the cut went through is counted as past the bound
   return { text: parts.join(''), scale: counted === 0 ? 1 : (o.keptBytes + o.beyondBytes) / counted };
-}
-
-/** An event's data as a JSON object, or null when it is not one. */
-export function parseObject(data: string): Record<string, unknown> | null {
-  try {
-    return asObject(JSON.parse(data));
-  } catch {
-    return null;
-  }
 }
 
 function addText(parts: string[], t: unknown): void {

@@ -1,6 +1,6 @@
 // Local token counting with cl100k_base (gpt-tokenizer), large texts counted on a worker thread.
 //
-// No GLM-4 tokenizer can be had offline, so cl100k is an estimate (ecosystem.md §1): the upstream's
+// No GLM-4 tokenizer is published for offline use, so cl100k is an estimate: the upstream's
 // `usage` stays the source of truth and this only fills in when it is missing. The counting itself lives
 // in cl100k-count.mjs (shared with the worker), which also keeps pathological inputs linear.
 import { Worker } from 'node:worker_threads';
@@ -29,7 +29,7 @@ export interface TokenCounterOptions {
   workerThresholdChars?: number;
 }
 
-/** Above this a count goes to the worker: cl100k runs at ~13 MB/s warm and ~5 MB/s cold (ecosystem.md),
+/** Above this a count goes to the worker: cl100k runs at ~13 MB/s warm and ~5 MB/s cold (bench/tokenizer.bench.ts),
  *  so 32 Ki chars is a few ms of main-thread time, less than a worker round trip is worth below it. */
 export const WORKER_THRESHOLD_CHARS = 32 * 1024;
 

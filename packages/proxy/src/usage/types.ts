@@ -11,8 +11,8 @@ export interface Usage {
   cache_write: number;
 }
 
-/** The client-facing API a body or stream belongs to. */
-export type ApiFamily = 'anthropic' | 'openai';
+/** The client-facing API a body or stream belongs to (declared with the API surfaces). */
+export type { ApiFamily } from '../routes/types.ts';
 
 /** Every direction, in a fixed order (label sets, validation). */
 export const DIRECTIONS: readonly Direction[] = Object.freeze([

@@ -1,18 +1,14 @@
 // How each API names its usage fields, mapped onto the four disjoint directions.
 //
-// Anthropic input_tokens EXCLUDES cache reads and writes; OpenAI prompt_tokens INCLUDES cached tokens
-// (TensorZero track-usage-and-cost.mdx). Pricing cached tokens as plain input inflates cost 2-7x
+// Anthropic input_tokens EXCLUDES cache reads and writes; OpenAI prompt_tokens INCLUDES cached tokens.
+// Pricing cached tokens as plain input inflates cost 2-7x
 // (LiteLLM #11789, Bifrost #904), so OpenAI's cached part is moved out of input here.
+import { asObject } from '../json.ts';
 import type { Usage } from './types.ts';
 
 /** True for a usable token count: a finite, non-negative number. */
 export function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isFinite(n) && n >= 0;
-}
-
-/** The value as a plain JSON object, or null for arrays, primitives and null. */
-export function asObject(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 /** Merges an Anthropic usage object into `into` (fields it lacks keep their value); null if it has none. */
