@@ -4,34 +4,28 @@
 // Usage: npm run build && node --import tsx bench/memory.bench.ts
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startSimUpstream } from '@zai-proxy/testkit';
 
 const BUNDLE = fileURLToPath(new URL('../dist/proxy/main.js', import.meta.url));
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
 const sim = await startSimUpstream({ apiKey: 'bench' });
 const child = spawn(process.execPath, [BUNDLE], {
   env: {
     PATH: process.env.PATH,
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     ZAI_API_KEY: 'bench',
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-await new Promise<void>((resolve) => {
+const port = await new Promise<number>((resolve) => {
   let out = '';
   child.stdout.on('data', (c) => {
     out += c;
-    if (out.includes('Z.AI proxy listening')) resolve();
+    const m = /Z\.AI proxy listening on :(\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
   });
 });
 const mib = (field: string) =>

@@ -204,6 +204,7 @@ for (const file of dockerfiles) {
           PORT: String(port),
           HOST: '127.0.0.1',
           ZAI_API_KEY: KEY,
+          SHUTDOWN_DELAY: '0', // no load balancer to wait for
           ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
           ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
         };

@@ -99,6 +99,7 @@ describe('Grafana board against a live Prometheus', () => {
           PORT: '0',
           DEPLOYMENT_VARIANT: variant,
           ZAI_API_KEY: KEY,
+          SHUTDOWN_DELAY: '0', // no load balancer to wait for
           ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
           ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
           MAX_RETRIES: '1',

@@ -42,7 +42,12 @@ interface PodSpec {
   enableServiceLinks?: boolean;
   terminationGracePeriodSeconds?: number;
   containers: Container[];
-  volumes?: { name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[];
+  volumes?: {
+    name: string;
+    emptyDir?: object;
+    persistentVolumeClaim?: { claimName: string };
+    secret?: { secretName: string };
+  }[];
 }
 interface K8sObject {
   kind: string;
@@ -118,6 +123,15 @@ for (const overlay of overlays) {
           }
         }
         const cfg = loadConfig(values);
+        if (cfg.ZAI_API_KEY_FILE !== undefined) {
+          // The key file lies in a mounted Secret that the overlay defines.
+          const mount = c.volumeMounts?.find((m) => cfg.ZAI_API_KEY_FILE!.startsWith(`${m.mountPath}/`));
+          const vol = pod.spec.volumes?.find((v) => v.name === mount?.name);
+          assert.ok(vol?.secret !== undefined, 'ZAI_API_KEY_FILE is in a Secret volume');
+          const secret = of('Secret').find((x) => x.metadata.name === vol.secret!.secretName);
+          const key = cfg.ZAI_API_KEY_FILE.slice(mount!.mountPath.length + 1);
+          assert.ok(secret?.stringData?.[key] !== undefined, `the Secret has the key ${key}`);
+        }
         assert.equal(
           cfg.DEPLOYMENT_VARIANT,
           pod.metadata.labels.variant,

@@ -139,6 +139,7 @@ describe('npm package', () => {
       HOST: '127.0.0.1',
       PORT: '0',
       ZAI_API_KEY: KEY,
+      SHUTDOWN_DELAY: '0', // no load balancer to wait for
       ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
       ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
     });

@@ -21,6 +21,7 @@ import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts'
 import { type ForwardDeps, forward, type StatusFallback } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
+import { createZaiKey, type Schedule } from './upstream/zai-key.ts';
 import { type Accounting, createAccounting } from './usage/index.ts';
 
 /** Replacements for tests and tools; production passes none. */
@@ -32,6 +33,8 @@ export interface ProxyOverrides {
   /** Built from the proxy's metrics instead of from the config. */
   accounting?: (metrics: Metrics) => Accounting;
   client?: UpstreamClient;
+  /** Runs the ZAI_API_KEY_FILE re-read; tests call it themselves. */
+  keySchedule?: Schedule;
 }
 
 export interface ZaiProxy {
@@ -41,9 +44,10 @@ export interface ZaiProxy {
   /** The /health document. */
   health(): Record<string, unknown>;
   inflight(): number;
-  /** Stops accepting, lets in-flight requests finish up to timeoutMs, then breaks them; then closes
+  /** Turns /readyz 503 at once while still serving for delayMs (load balancers stop sending), then
+   *  stops accepting, lets in-flight requests finish up to timeoutMs, breaks the rest; then closes
    *  every module. */
-  shutdown(timeoutMs: number): Promise<void>;
+  shutdown(timeoutMs: number, delayMs?: number): Promise<void>;
 }
 
 /** Builds the proxy (not yet listening). Throws ConfigError for a config a module cannot use. */
@@ -61,7 +65,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   for (const l of o.signalListeners ?? []) signals.subscribe(l);
   const client = o.client ?? createUpstreamClient({ connectTimeoutMs: cfg.UPSTREAM_CONNECT_TIMEOUT });
 
-  const zaiKey = cfg.ZAI_API_KEY;
+  const zaiKey = createZaiKey(cfg, log, o.keySchedule);
   const deps: ForwardDeps = {
     client,
     admission,
@@ -75,7 +79,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     headersTimeoutMs: cfg.UPSTREAM_HEADERS_TIMEOUT,
     idleTimeoutMs: cfg.UPSTREAM_IDLE_TIMEOUT,
     credential: (x) => {
-      const key = zaiKey ?? clientCredential(x.req.headers);
+      const key = zaiKey.current() ?? clientCredential(x.req.headers);
       return key === null ? null : x.route.surface.credentialHeaders(key);
     },
   };
@@ -93,6 +97,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     () => client.close(),
     () => accounting.close(),
     () => admission.close?.() ?? Promise.resolve(),
+    async () => zaiKey.close(),
   ];
 
   let http: HttpServer | null = null;
@@ -121,8 +126,8 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     listen: (port, host) => server.listen(port, host),
     health: ops.health,
     inflight: server.inflight,
-    async shutdown(timeoutMs) {
-      await server.drain(timeoutMs);
+    async shutdown(timeoutMs, delayMs = 0) {
+      await server.drain(timeoutMs, delayMs);
       for (const close of [...closers].reverse()) await close().catch(() => {});
     },
   };

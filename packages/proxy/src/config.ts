@@ -112,6 +112,7 @@ const Env = z.object({
   HOST: str('0.0.0.0'),
   LOG_LEVEL: opt(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   ZAI_API_KEY: opt(z.string().optional()),
+  ZAI_API_KEY_FILE: opt(z.string().optional()), // a mounted Secret; re-read when it changes
   ZAI_TARGET_URL: url('https://api.z.ai/api/anthropic'),
   ZAI_OPENAI_TARGET_URL: url('https://api.z.ai/api/paas/v4'),
   PROXY_API_KEYS: list,
@@ -121,7 +122,10 @@ const Env = z.object({
   UPSTREAM_CONNECT_TIMEOUT: duration(10_000, 1), // 10 s
   UPSTREAM_HEADERS_TIMEOUT: duration(300_000, 1), // 5 min: a non-streaming answer sends headers only when generation ends
   UPSTREAM_IDLE_TIMEOUT: duration(120_000, 1), // 2 min of silence between stream chunks
-  SHUTDOWN_TIMEOUT: duration(30_000, 0), // 30 s for in-flight requests to finish on SIGTERM
+  // 10 min for in-flight requests to finish on SIGTERM: a Claude Code turn streams for minutes and
+  // cannot resume (32k output tokens at ~55 tokens/s is ~10 min; twice UPSTREAM_HEADERS_TIMEOUT).
+  SHUTDOWN_TIMEOUT: duration(600_000, 0),
+  SHUTDOWN_DELAY: duration(5_000, 0), // 5 s of /readyz 503 while still serving, so load balancers stop sending
   MAX_RETRIES: int(3, 0, 20),
   MAX_RETRY_WAIT: duration(60_000, 0), // 60 s: a longer Retry-After goes back to the client instead of holding a slot
   TOKEN_COUNTING_ENABLED: bool(true),
@@ -166,9 +170,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const c = r.data;
-  if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined) {
+  if (c.ZAI_API_KEY !== undefined && c.ZAI_API_KEY_FILE !== undefined) {
+    throw new ConfigError(
+      ['ZAI_API_KEY', 'ZAI_API_KEY_FILE'],
+      ['ZAI_API_KEY_FILE: set either ZAI_API_KEY or ZAI_API_KEY_FILE, not both'],
+    );
+  }
+  if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined && c.ZAI_API_KEY_FILE === undefined) {
     // With client keys checked by the proxy there is no client Z.AI key to pass through.
-    throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY']);
+    throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY or ZAI_API_KEY_FILE']);
   }
   return Object.freeze(c);
 }

@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { SignalListener } from '../src/upstream/signals.ts';
+import type { Schedule } from '../src/upstream/zai-key.ts';
 import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
@@ -29,6 +30,8 @@ export interface StackOptions {
   simApiKey?: string | null;
   signals?: SignalListener;
   admission?: Admission;
+  /** Replaces the ZAI_API_KEY_FILE re-read timer (tests call the captured function). */
+  keySchedule?: Schedule;
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
@@ -73,6 +76,7 @@ async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
     accounting: o.accounting,
     signalListeners: o.signals === undefined ? [] : [o.signals],
     admission: o.admission,
+    keySchedule: o.keySchedule,
   });
   const addr = await proxy.listen(0, '127.0.0.1');
   return {

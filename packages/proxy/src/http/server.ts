@@ -33,15 +33,22 @@ export interface HttpServer {
   readonly server: Server;
   listen(port: number, host: string): Promise<AddressInfo>;
   inflight(): number;
+  /** True from the start of a drain: /readyz answers 503. */
   draining(): boolean;
-  /** Stops accepting, lets in-flight requests finish up to timeoutMs, then breaks them. */
-  drain(timeoutMs: number): Promise<void>;
+  /** Keeps serving for delayMs with readiness off (new requests still proxied, their connections
+   *  closed after the response), then stops accepting, lets in-flight requests finish up to
+   *  timeoutMs, then breaks them. */
+  drain(timeoutMs: number, delayMs?: number): Promise<void>;
+  /** Ends a drain's delay now (a second SIGTERM/SIGINT). */
+  endDelay(): void;
 }
 
 export function createHttpServer(o: HttpServerOptions): HttpServer {
   const { log, routes, metrics } = o;
   let inflight = 0;
-  let draining = false;
+  let draining = false; // readiness off; requests still served during the delay
+  let closing = false; // the delay is over: new requests are refused
+  const delay = new AbortController();
   let aborting = false; // drain timeout reached: connections closed by the proxy, not by clients
   let idle: (() => void) | null = null;
 
@@ -61,11 +68,13 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       reject(req, res, route.surface, new GatewayError('METHOD_NOT_ALLOWED'), route);
       return;
     }
-    if (draining) {
+    if (closing) {
       res.setHeader('connection', 'close');
       reject(req, res, route.surface, new GatewayError('SHUTTING_DOWN', undefined, 1), route);
       return;
     }
+    // Served, but the client's next request opens a new connection, which reaches a ready pod.
+    if (draining) res.setHeader('connection', 'close');
     const client = o.auth.authenticate(req);
     if (client === null) {
       reject(req, res, route.surface, new GatewayError('UNAUTHORIZED'), route);
@@ -147,6 +156,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     server,
     inflight: () => inflight,
     draining: () => draining,
+    endDelay: () => delay.abort(),
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -156,8 +166,10 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
         });
       });
     },
-    async drain(timeoutMs) {
+    async drain(timeoutMs, delayMs = 0) {
       draining = true;
+      if (delayMs > 0) await sleep(delayMs, undefined, { signal: delay.signal }).catch(() => {});
+      closing = true;
       server.close();
       server.closeIdleConnections();
       if (inflight === 0) return;
