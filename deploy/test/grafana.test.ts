@@ -71,7 +71,8 @@ describe('Grafana board against a live Prometheus', () => {
     await r.arrayBuffer();
     return r.status;
   };
-  /** One round on each proxy: ok (JSON and stream, cache reads), 429, 500, a retried 1302, one without usage (estimated). */
+  /** One round on each proxy: ok (JSON and stream, cache reads), 429s (1302 concurrency, 1303
+   *  frequency), 500, a retried 1302, one without usage (estimated). */
   const traffic = async () => {
     for (const port of ports) {
       const statuses = await Promise.all([
@@ -79,11 +80,12 @@ describe('Grafana board against a live Prometheus', () => {
         send(port, 'ok;cache_read=40;input=20;events=4', true),
         send(port, 'ok', true),
         send(port, 'zai_error;code=1302', false),
+        send(port, 'zai_error;code=1303', false),
         send(port, 'status;code=500', false),
         send(port, 'fail_then_ok;times=1;with=zai_error', false),
         send(port, 'ok;no_usage=1', false),
       ]);
-      assert.deepEqual(statuses, [200, 200, 200, 429, 500, 200, 200]);
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429, 500, 200, 200]);
     }
   };
 
@@ -103,6 +105,8 @@ describe('Grafana board against a live Prometheus', () => {
           ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
           ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
           MAX_RETRIES: '1',
+          QUOTA_POLL_ENABLED: 'true', // the quota panels
+          ZAI_QUOTA_BASE_URL: sim.url,
         },
       });
       proxies.push(p);
@@ -116,6 +120,17 @@ describe('Grafana board against a live Prometheus', () => {
     await prom.waitFor('count_over_time(up{job="zai-proxy"}[1m]) >= 2', (r) => r.length === 2);
     await traffic();
     await prom.waitFor('increase(zai_proxy_requests_total{status_code="200"}[1m]) > 0', (r) => r.length >= 2);
+    // The rate limiter judges 30 s windows of at least 10 requests: traffic until both proxies
+    // have made a decision (the 1303s make it a decrease), then two scrapes of it.
+    for (let i = 0; (await prom.query('zai_proxy_rate_limit_adjustments_total')).length < 2; i++) {
+      assert.ok(i < 120, 'the rate limiter made a decision on each proxy');
+      await traffic();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await prom.waitFor(
+      'count_over_time(zai_proxy_rate_limit_adjustments_total[1m]) >= 2',
+      (r) => r.length >= 2,
+    );
   });
   after(async () => {
     await prom?.close();

@@ -6,19 +6,26 @@
 // request path what it needs from it, add its /health section to `sections`, and add its close() to
 // `closers` (closed in reverse order after the server has drained).
 import type { AddressInfo } from 'node:net';
-import { type Admission, openAdmission } from './admission/index.ts';
+import { createAdmission, type ProxyAdmission } from './admission/admission.ts';
+import { clientBucket } from './admission/client-buckets.ts';
+import type { Admission } from './admission/index.ts';
+import type { StateStore } from './admission/state-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { Exchange } from './exchange.ts';
+import { createAdminRoutes } from './http/admin-routes.ts';
 import { createAuth } from './http/auth.ts';
 import { createOpsRoutes } from './http/ops-routes.ts';
 import { createRequestMetrics } from './http/request-metrics.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { countTokensFallback } from './routes/count-tokens.ts';
+import { createQuota, type GateStore, ownTokenUnits } from './quota/index.ts';
+import { createSharedGateStore } from './quota/shared-gate-store.ts';
+import { countTokensRoute } from './routes/count-tokens.ts';
 import { createRouteTable, type RouteKind } from './routes/index.ts';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.ts';
-import { type ForwardDeps, forward, type StatusFallback } from './upstream/forward.ts';
+import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
 import { createZaiKey, type Schedule } from './upstream/zai-key.ts';
@@ -27,6 +34,8 @@ import { type Accounting, createAccounting } from './usage/index.ts';
 /** Replacements for tests and tools; production passes none. */
 export interface ProxyOverrides {
   clock?: Clock;
+  /** Admission's clock (queue deadlines, token refills); the system clock unless given. */
+  admissionClock?: Clock;
   admission?: Admission;
   /** Extra listeners on the upstream signals. */
   signalListeners?: SignalListener[];
@@ -35,6 +44,8 @@ export interface ProxyOverrides {
   client?: UpstreamClient;
   /** Runs the ZAI_API_KEY_FILE re-read; tests call it themselves. */
   keySchedule?: Schedule;
+  /** The quota gate's store (shared between replicas in tests). */
+  quotaStore?: GateStore;
 }
 
 export interface ZaiProxy {
@@ -58,10 +69,29 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     .set(1);
   const auth = createAuth(cfg);
   const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics);
-  const admission = o.admission ?? openAdmission;
+  const clock = o.clock ?? systemClock;
+  const own: ProxyAdmission | null =
+    o.admission === undefined
+      ? createAdmission(cfg, { clock: o.admissionClock ?? systemClock, log, metrics })
+      : null;
+  // With REDIS_URL the gate's entries live in admission's Redis store, so every replica of one
+  // account gates together.
+  const quotaStore =
+    o.quotaStore ??
+    (own !== null && own.store.source === 'redis' ? sharedQuotaStore(cfg, log, clock, own.store) : undefined);
+  const quota = createQuota(cfg, {
+    log,
+    metrics,
+    clock,
+    ownUnits: () => ownTokenUnits(metrics),
+    ...(quotaStore ? { store: quotaStore } : {}),
+  });
+  // The quota gate comes first: a request of a spent account waits for nothing.
+  const admission = quota.wrap(o.admission ?? own!);
   const signals = createSignalFanout((err) =>
     log.error({ err: (err as Error).message }, 'Upstream signal listener failed'),
   );
+  signals.subscribe(quota.listener);
   for (const l of o.signalListeners ?? []) signals.subscribe(l);
   const client = o.client ?? createUpstreamClient({ connectTimeoutMs: cfg.UPSTREAM_CONNECT_TIMEOUT });
 
@@ -72,7 +102,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     signals,
     metrics,
     log,
-    clock: o.clock ?? systemClock,
+    clock,
     maxRetries: cfg.MAX_RETRIES,
     maxRetryWaitMs: cfg.MAX_RETRY_WAIT,
     maxResponseBuffer: cfg.MAX_RESPONSE_BUFFER_BYTES,
@@ -84,19 +114,22 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     },
   };
   // Route behaviour beyond plain forwarding, by route kind.
-  const fallbacks: Partial<Record<RouteKind, StatusFallback>> = {
-    count_tokens: countTokensFallback((x) => accounting.countTokensLocally(x)),
+  const countTokens = countTokensRoute(accounting, deps.clock);
+  const runners: Partial<Record<RouteKind, (x: Exchange) => Promise<void>>> = {
+    count_tokens: (x) => countTokens(x, (fallback) => forward(x, deps, fallback)),
   };
 
   const sections = {
-    quota: () => ({ enabled: false, fresh: false }), // the quota poller's section, until it exists
+    quota: () => quota.health(),
     rate_limit: () => admission.health(),
+    concurrency: () => own?.concurrencyHealth() ?? { enabled: false },
     token_counting: () => accounting.health(),
   };
   const closers: (() => Promise<void>)[] = [
     () => client.close(),
     () => accounting.close(),
     () => admission.close?.() ?? Promise.resolve(),
+    () => quota.close(),
     async () => zaiKey.close(),
   ];
 
@@ -113,17 +146,46 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     maxRequestBytes: cfg.MAX_REQUEST_BYTES,
     routes: createRouteTable(cfg),
     ops,
+    admin: createAdminRoutes({
+      token: cfg.ADMIN_TOKEN,
+      resetRateLimit: () => own?.reset() ?? Promise.resolve({ status: 'reset' }),
+    }),
     auth,
     metrics: createRequestMetrics(metrics),
     prepare: (x) => accounting.prepare(x),
-    run: (x) => forward(x, deps, fallbacks[x.route.kind]),
+    run: (x) => run(x),
   });
   const server = http;
+
+  // Per-client request counters, bound once per client label (configured names or 64 buckets).
+  const clientRequests = new Map<string, { inc(): void }>();
+  async function run(x: Exchange): Promise<void> {
+    const label = clientBucket(x.client);
+    let c = clientRequests.get(label);
+    if (c === undefined) {
+      c = metrics.clientRequests.labels(label, cfg.DEPLOYMENT_VARIANT);
+      clientRequests.set(label, c);
+    }
+    c.inc();
+    const handle = runners[x.route.kind] ?? ((x: Exchange) => forward(x, deps));
+    if (own === null) return handle(x);
+    const refused = own.enter(x.client);
+    if (refused !== null) throw refused;
+    try {
+      await handle(x);
+    } finally {
+      own.leave();
+    }
+  }
 
   return {
     http: server,
     metrics,
-    listen: (port, host) => server.listen(port, host),
+    async listen(port, host) {
+      const addr = await server.listen(port, host);
+      quota.start(); // the first poll once the proxy serves
+      return addr;
+    },
     health: ops.health,
     inflight: server.inflight,
     async shutdown(timeoutMs, delayMs = 0) {
@@ -131,4 +193,24 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
       for (const close of [...closers].reverse()) await close().catch(() => {});
     },
   };
+}
+
+/** The quota gate's entries shared through Redis, so every replica of one account gates together. */
+function sharedQuotaStore(cfg: Config, log: Logger, clock: Clock, docs: StateStore): GateStore {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return createSharedGateStore({
+    docs,
+    now: () => clock.now(),
+    refreshMs: 1000, // 1 s: a gate closed by one replica closes on the others within a second
+    probeIntervalMs: cfg.QUOTA_PROBE_INTERVAL,
+    onError(err) {
+      // Once a minute at most: with Redis down, every change would otherwise log.
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      log.warn(
+        { err: (err as Error).message },
+        'Quota gate: Redis unavailable; this replica gates on its own',
+      );
+    },
+  });
 }

@@ -83,4 +83,43 @@ describe('config', () => {
     assert.equal(parseDuration('s'), null);
     assert.equal(parseDuration(''), null);
   });
+
+  test("admission: the original's rate-limit defaults, a raised MAX_WORKERS, limits cross-checked", () => {
+    const c = loadConfig({});
+    assert.equal(c.MAX_WORKERS, 256);
+    assert.equal(c.MAX_QUEUE_WAIT, 60_000);
+    assert.deepEqual(
+      [
+        c.RATE_LIMIT_INITIAL,
+        c.RATE_LIMIT_MIN,
+        c.RATE_LIMIT_MAX,
+        c.RATE_LIMIT_CEILING_ALPHA,
+        c.RATE_LIMIT_HOLD_MARGIN,
+      ],
+      [10, 1, 50, 0.3, 0.02],
+    );
+    assert.equal(c.RATE_LIMIT_PROBE_INTERVAL, 10);
+    assert.equal(c.RATE_LIMIT_STATE_MAX_AGE, 6 * 3_600_000);
+    assert.equal(loadConfig({ RATE_LIMIT_STATE_MAX_AGE: '30m' }).RATE_LIMIT_STATE_MAX_AGE, 1_800_000);
+    assert.equal(loadConfig({ RATE_LIMIT_CEILING_ALPHA: '1.0' }).RATE_LIMIT_CEILING_ALPHA, 1);
+    const bad: [string, string][] = [
+      ['RATE_LIMIT_CEILING_ALPHA', '0'],
+      ['RATE_LIMIT_CEILING_ALPHA', '1.5'],
+      ['RATE_LIMIT_HOLD_MARGIN', '1'],
+      ['RATE_LIMIT_HOLD_MARGIN', '0'],
+      ['RATE_LIMIT_PROBE_INTERVAL', '5.5'],
+      ['RATE_LIMIT_STATE_MAX_AGE', 'not-a-duration'],
+      ['CONCURRENCY_BACKOFF', '1'],
+      ['REDIS_URL', 'http://x'],
+      ['ADMIN_TOKEN', 'short'],
+    ];
+    for (const [k, v] of bad)
+      assert.throws(
+        () => loadConfig({ [k]: v }),
+        (e: unknown) => e instanceof ConfigError && e.variables.includes(k),
+        `${k}=${v}`,
+      );
+    for (const env of [{ RATE_LIMIT_MIN: '20' }, { RATE_LIMIT_MAX: '5' }, { CONCURRENCY_INITIAL: '100' }])
+      assert.throws(() => loadConfig(env), /must lie within/);
+  });
 });

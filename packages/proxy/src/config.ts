@@ -131,14 +131,19 @@ const Env = z.object({
   TOKEN_COUNTING_ENABLED: bool(true),
   TOKENIZER_MODEL: str('glm-4'),
   TOKENIZER_FALLBACK: bool(false), // force the bytes/4 counter (what happens when cl100k cannot load)
+  COUNT_TOKENS_UNSUPPORTED_TTL: duration(3_600_000, 0), // 1 h: after a 404/405/501, answer count_tokens locally without asking
+  TOKEN_CALIBRATION_INTERVAL: duration(10_000, 0), // 10 s: at most one calibration sample per model per interval
+  TOKEN_CALIBRATION_STATE_FILE: opt(z.string().optional()), // unset: the learned ratios live in memory only
+  TOKEN_CALIBRATION_STATE_MAX_AGE: duration(7 * 86_400_000, 0), // 7 days: an older snapshot is relearned
   PRICING_FILE: opt(z.string().optional()),
   PRICING_JSON: opt(z.string().optional()),
-  PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('02:00')),
-  PRICING_PEAK_END: opt(z.string().regex(hhmm, 'expected HH:MM').default('06:00')),
+  // Z.AI's peak hours: 14:00-18:00 Beijing time, every day.
+  PRICING_PEAK_START: opt(z.string().regex(hhmm, 'expected HH:MM').default('14:00')),
+  PRICING_PEAK_END: opt(z.string().regex(hhmm, 'expected HH:MM').default('18:00')),
   PRICING_TIMEZONE: opt(
     z
       .string()
-      .default('America/New_York')
+      .default('Asia/Shanghai')
       .refine((tz) => {
         try {
           new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -148,7 +153,49 @@ const Env = z.object({
         }
       }, 'expected an IANA time zone such as America/New_York'),
   ),
-  PRICING_PEAK_MULTIPLIER: num(2, 0),
+  PRICING_PEAK_MULTIPLIER: num(1, 0), // API usage is billed the same at every hour
+  QUOTA_POLL_ENABLED: bool(false), // each poll is an authenticated call to Z.AI's monitor API
+  QUOTA_POLL_INTERVAL: duration(60_000, 1000), // 1 min
+  QUOTA_POLL_TIMEOUT: duration(5000, 1), // 5 s per poll
+  QUOTA_STALE_AFTER: duration(900_000, 1), // 15 min: a sample older than this is not fresh
+  ZAI_QUOTA_BASE_URL: url('https://api.z.ai'),
+  QUOTA_GATE_ENABLED: bool(true), // answer 429 at once while Z.AI says a window is spent
+  QUOTA_ENFORCEMENT_ENABLED: bool(false), // also close the gate on a fresh poll beyond 1 − reserve
+  QUOTA_RESERVE_FRACTION: num(0.05, 0, 0.99),
+  QUOTA_PROBE_INTERVAL: duration(300_000, 1000), // 5 min between half-open probes when no reset is known
+  // Admission (docs/admission.md). The Go proxy's MAX_WORKERS default (10, queued requests included)
+  // refused a team's burst with 503s; requests now wait in a bounded queue instead.
+  MAX_WORKERS: int(256, 1), // requests inside the proxy, running or queued
+  MAX_QUEUE: int(200, 0), // attempts waiting for a slot, all clients together
+  MAX_QUEUE_WAIT: duration(60_000, 0), // 60 s: a request's whole wait budget, requeues after 1302 included
+  CONCURRENCY_ENABLED: bool(true),
+  CONCURRENCY_INITIAL: int(2, 1, 10_000), // low: the first 1302 comes before any learning otherwise
+  CONCURRENCY_MIN: int(1, 1, 10_000),
+  CONCURRENCY_MAX: int(64, 1, 10_000),
+  CONCURRENCY_BACKOFF: num(0.75, 0.05, 0.99), // multiplicative cut on the first 1302 of an episode
+  CONCURRENCY_PROBE_ROUNDS: int(5, 0, 10_000), // clean rounds at the hold before probing one slot above
+  RATE_LIMIT_ENABLED: bool(true),
+  RATE_LIMIT_INITIAL: num(10, 0.001), // req/s
+  RATE_LIMIT_MIN: num(1, 0.001),
+  RATE_LIMIT_MAX: num(50, 0.001),
+  RATE_LIMIT_CEILING_ALPHA: opt(z.coerce.number().gt(0).max(1).default(0.3)),
+  RATE_LIMIT_HOLD_MARGIN: opt(z.coerce.number().gt(0).lt(1).default(0.02)),
+  RATE_LIMIT_PROBE_INTERVAL: int(10, 0), // clean 30 s windows between probes; 0 disables probing
+  // Writable by any user; the Go proxy's /var/lib/zai-proxy/ceiling.json needed root or a volume.
+  RATE_LIMIT_STATE_FILE: str('/tmp/zai-proxy/admission-state.json'),
+  RATE_LIMIT_STATE_MAX_AGE: duration(6 * 3_600_000, 0), // 6 h
+  REDIS_URL: opt(
+    z
+      .string()
+      .optional()
+      .refine(
+        (v) => v === undefined || (/^rediss?:\/\//.test(v) && URL.canParse(v)),
+        'expected redis://host:port',
+      ),
+  ),
+  REDIS_LEASE_TTL: duration(15_000, 1000), // 15 s: a dead replica's slots come free after this
+  ADMIN_TOKEN: opt(z.string().min(16, 'expected at least 16 characters').optional()),
+  TRUST_FORWARDED_FOR: bool(false), // fairness by X-Forwarded-For's first address (behind an ingress only)
   ZAI_PROXY_VERSION: str('unknown'),
   ZAI_PROXY_COMMIT: str('unknown'),
   ZAI_PROXY_BUILD_TIME: str('unknown'),
@@ -179,6 +226,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined && c.ZAI_API_KEY_FILE === undefined) {
     // With client keys checked by the proxy there is no client Z.AI key to pass through.
     throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY or ZAI_API_KEY_FILE']);
+  }
+  const bounds: string[] = [];
+  if (!(c.CONCURRENCY_MIN <= c.CONCURRENCY_INITIAL && c.CONCURRENCY_INITIAL <= c.CONCURRENCY_MAX))
+    bounds.push('CONCURRENCY_INITIAL');
+  if (!(c.RATE_LIMIT_MIN <= c.RATE_LIMIT_INITIAL && c.RATE_LIMIT_INITIAL <= c.RATE_LIMIT_MAX))
+    bounds.push('RATE_LIMIT_INITIAL');
+  if (bounds.length > 0) {
+    // The Go proxy accepted MIN > MAX or INITIAL outside the bounds and behaved oddly.
+    throw new ConfigError(
+      bounds,
+      bounds.map(
+        (b) => `${b}: must lie within ${b.replace('INITIAL', 'MIN')}..${b.replace('INITIAL', 'MAX')}`,
+      ),
+    );
   }
   return Object.freeze(c);
 }

@@ -24,7 +24,16 @@ export const ERRORS = {
     class: 'upstream',
     message: 'upstream returned an empty streaming response',
   },
-  QUEUE_FULL: { status: 429, class: 'admission', message: 'too many requests waiting in the proxy' },
+  PROXY_OVERLOADED: {
+    status: 503,
+    class: 'admission',
+    message: 'too many requests inside the proxy (MAX_WORKERS); retry shortly',
+  },
+  QUEUE_FULL: {
+    status: 503,
+    class: 'admission',
+    message: 'too many requests waiting in the proxy; retry shortly',
+  },
   QUEUE_TIMEOUT: { status: 429, class: 'admission', message: 'request waited too long in the proxy queue' },
   QUOTA_EXHAUSTED: { status: 429, class: 'admission', message: 'the Z.AI quota window is spent' },
   BUDGET_EXCEEDED: { status: 429, class: 'admission', message: 'the spending budget is used up' },

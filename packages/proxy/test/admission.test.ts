@@ -131,11 +131,12 @@ describe('admission permits', () => {
 });
 
 describe('admission refusals', () => {
-  const CODES: [ErrorCode, string, string][] = [
-    ['QUEUE_FULL', 'rate_limit_error', 'rate_limit_error'],
-    ['QUEUE_TIMEOUT', 'rate_limit_error', 'rate_limit_error'],
-    ['QUOTA_EXHAUSTED', 'rate_limit_error', 'insufficient_quota'],
-    ['BUDGET_EXCEEDED', 'rate_limit_error', 'insufficient_quota'],
+  const CODES: [ErrorCode, string, string, number][] = [
+    ['PROXY_OVERLOADED', 'overloaded_error', 'server_error', 503],
+    ['QUEUE_FULL', 'overloaded_error', 'server_error', 503],
+    ['QUEUE_TIMEOUT', 'rate_limit_error', 'rate_limit_error', 429],
+    ['QUOTA_EXHAUSTED', 'rate_limit_error', 'insufficient_quota', 429],
+    ['BUDGET_EXCEEDED', 'rate_limit_error', 'insufficient_quota', 429],
   ];
   let s: Stack;
   let refusal: GatewayError | null = null;
@@ -152,16 +153,21 @@ describe('admission refusals', () => {
   });
   after(() => s.close());
 
-  for (const [code, antType, oaiType] of CODES) {
+  for (const [code, antType, oaiType, status] of CODES) {
     test(`${code}: both envelopes, Retry-After, nothing sent upstream`, async () => {
       refusal = new GatewayError(code, undefined, 7);
       const a = await post(s, '/v1/messages', ANT, { 'x-request-id': 'adm-1' });
-      assert.equal(a.status, 429);
+      assert.equal(a.status, status);
+      // A busy proxy's refusals tell the SDKs to retry; a spent quota says not to.
+      assert.equal(
+        a.headers.get('x-should-retry'),
+        status === 503 || code === 'QUEUE_TIMEOUT' ? 'true' : code === 'QUOTA_EXHAUSTED' ? 'false' : null,
+      );
       assert.equal(a.headers.get('retry-after'), '7');
       assert.equal(a.headers.get('x-request-id'), 'adm-1');
       assert.deepEqual(await json(a), { type: 'error', error: { type: antType, message: refusal.message } });
       const o = await post(s, '/v1/chat/completions', OAI);
-      assert.equal(o.status, 429);
+      assert.equal(o.status, status);
       assert.equal(o.headers.get('retry-after'), '7');
       assert.deepEqual(await json(o), {
         error: { message: refusal.message, type: oaiType, param: null, code: code.toLowerCase() },

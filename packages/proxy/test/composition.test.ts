@@ -53,9 +53,14 @@ describe('composition', () => {
       const text = readFileSync(f, 'utf8').replace(/function \w+\(/g, '');
       for (const re of CONSTRUCTORS) if (re.test(text)) offenders.push(`${rel}: ${re.source}`);
     }
-    // The HTTP server module constructs node's server; that is its job, not composition.
+    // The HTTP server module constructs node's server; that is its job, not composition. The Redis
+    // test helper opens a node:net server only to find a free port.
+    const allowed = [
+      'packages/proxy/src/http/server.ts: \\bcreateServer',
+      'packages/proxy/test/redis-server.ts: \\bcreateServer',
+    ];
     assert.deepEqual(
-      offenders.filter((o) => !o.startsWith('packages/proxy/src/http/server.ts: \\bcreateServer')),
+      offenders.filter((o) => !allowed.some((a) => o.startsWith(a))),
       [],
     );
     const root = readFileSync(join(ROOT, COMPOSITION_ROOT), 'utf8');

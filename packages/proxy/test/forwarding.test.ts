@@ -179,8 +179,13 @@ describe('request handling', () => {
   test('health, liveness, readiness and metrics endpoints', async () => {
     const h = await json(await fetch(`${s.url}/health`));
     assert.equal(h.status, 'ok');
-    assert.deepEqual(Object.keys(h).slice(0, 3), ['quota', 'rate_limit', 'status']);
-    assert.deepEqual(h.quota, { enabled: false, fresh: false });
+    assert.deepEqual(Object.keys(h).slice(0, 4), ['concurrency', 'quota', 'rate_limit', 'status']);
+    // The original's section with polling off, plus the gate's state.
+    assert.deepEqual(h.quota, {
+      enabled: false,
+      fresh: false,
+      gate: { enabled: true, enforcement: false, open: true, closed_accounts: 0, closed: [] },
+    });
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
     const text = await s.metricsText();

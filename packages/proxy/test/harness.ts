@@ -1,6 +1,8 @@
 // Test stack: the simulated Z.AI upstream and a proxy in front of it, on 127.0.0.1 random ports,
 // built by the composition root as main.ts builds it.
-import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SimOptions, type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
 import type { Admission } from '../src/admission/index.ts';
 import { buildProxy, type ZaiProxy } from '../src/app.ts';
 import type { Clock } from '../src/clock.ts';
@@ -12,6 +14,7 @@ import type { Schedule } from '../src/upstream/zai-key.ts';
 import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
+let stacks = 0;
 
 export interface Stack {
   sim: SimUpstream;
@@ -28,6 +31,8 @@ export interface StackOptions {
   clock?: Clock;
   accounting?: (m: Metrics) => Accounting;
   simApiKey?: string | null;
+  /** Further options of the simulated upstream (e.g. its token model). */
+  sim?: Omit<SimOptions, 'apiKey'>;
   signals?: SignalListener;
   admission?: Admission;
   /** Replaces the ZAI_API_KEY_FILE re-read timer (tests call the captured function). */
@@ -35,7 +40,7 @@ export interface StackOptions {
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
-export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
+export function fakeClock(start = Date.now()): Clock & { waits: number[]; advance(ms: number): void } {
   const waits: number[] = [];
   let now = start;
   return {
@@ -48,11 +53,18 @@ export function fakeClock(start = Date.now()): Clock & { waits: number[] } {
       now += ms;
       return Promise.resolve();
     },
+    /** Moves wall time on (a quota reset, a probe interval) without a wait. */
+    advance(ms) {
+      now += ms;
+    },
   };
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const sim = await startSimUpstream(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY });
+  const sim = await startSimUpstream({
+    ...o.sim,
+    ...(o.simApiKey === null ? {} : { apiKey: o.simApiKey ?? ZAI_KEY }),
+  });
   try {
     return await startProxy(sim, o);
   } catch (err) {
@@ -61,12 +73,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
+/** A proxy in front of an existing sim (two replicas of one account share one sim). */
+export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Stack> {
   const cfg = loadConfig({
     ZAI_API_KEY: ZAI_KEY,
     ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    ZAI_QUOTA_BASE_URL: sim.url, // polled only with QUOTA_POLL_ENABLED
     LOG_LEVEL: 'debug',
+    // Each stack learns alone: no state file shared between tests (or with a proxy on this machine).
+    RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-test-state-${process.pid}-${++stacks}.json`),
     ...o.env,
   });
   const logs: string[] = [];

@@ -7,6 +7,7 @@ import { sumSamples } from '@zai-proxy/prom-text';
 import { sha256 as sha } from '@zai-proxy/testkit';
 import OpenAI from 'openai';
 import type { Clock } from '../src/clock.ts';
+import { REAL_BODIES } from '../src/upstream/fixtures/zai-bodies.ts';
 import type { UpstreamSignal } from '../src/upstream/signals.ts';
 import { fakeClock, json, type Stack, startStack } from './harness.ts';
 
@@ -19,17 +20,25 @@ const ANT_STREAM = JSON.stringify({
 });
 const post = (s: Stack, body = ANT, path = '/v1/messages', headers: Record<string, string> = {}) =>
   fetch(`${s.url}${path}`, { method: 'POST', body, headers });
+const realBody = (name: string) => REAL_BODIES.find((b) => b.name === name)!.body;
 
 describe('retry engine', () => {
   let s: Stack;
   let timers: ReturnType<typeof fakeClock>;
   const signals: UpstreamSignal[] = [];
-  const env = { MAX_RETRIES: '2' };
+  // The retry policy on its own: with the concurrency limit on, a 1302 is requeued by admission
+  // instead (test/admission-limits.test.ts), and the quota gate would refuse what follows a quota
+  // answer (its own tests are in quota-gate.test.ts).
+  const env = { MAX_RETRIES: '2', CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false' };
   const restart = async (e: Record<string, string> = env) => {
     await s?.close();
     timers = fakeClock();
     signals.length = 0;
-    s = await startStack({ env: e, clock: timers, signals: (x) => void signals.push(x) });
+    s = await startStack({
+      env: { CONCURRENCY_ENABLED: 'false', QUOTA_GATE_ENABLED: 'false', ...e },
+      clock: timers,
+      signals: (x) => void signals.push(x),
+    });
   };
   before(() => restart());
   afterEach(() => {
@@ -75,17 +84,21 @@ describe('retry engine', () => {
     assert.equal(await m('zai_proxy_upstream_errors_total', { error_type: '429' }), 3);
   });
 
-  for (const code of ['1303', '1305']) {
-    test(`frequency ${code}: jittered waits, class and code headers, body verbatim, rate limiter fed`, async () => {
+  for (const [code, cls, fed] of [
+    ['1303', 'frequency', 3],
+    // 1305 is Z.AI overloaded, not this account sending too fast: jittered, the rate limiter not fed.
+    ['1305', 'overloaded', 0],
+  ] as const) {
+    test(`${cls} ${code}: jittered waits, class and code headers, body verbatim, rate limiter fed ${fed}×`, async () => {
       for (let i = 0; i < 3; i++) s.sim.enqueue(`zai_error;status=429;code=${code};envelope=flat`);
       const r = await post(s);
       const body = Buffer.from(await r.arrayBuffer());
       assert.equal(r.status, 429);
       assert.deepEqual(timers.waits, [500, 1000]);
-      assert.equal(r.headers.get('x-zai-error-class'), 'frequency');
+      assert.equal(r.headers.get('x-zai-error-class'), cls);
       assert.equal(r.headers.get('x-zai-error-code'), code);
       assert.equal(sha(body), s.sim.journal.at(-1)!.responseSha256);
-      assert.equal(signals.filter((x) => x.type === 'zai_error' && x.feedRateLimiter).length, 3);
+      assert.equal(signals.filter((x) => x.type === 'zai_error' && x.feedRateLimiter).length, fed);
     });
   }
 
@@ -105,6 +118,40 @@ describe('retry engine', () => {
     const r = await post(s);
     assert.equal(r.status, 429);
     assert.deepEqual(timers.waits, [500, 1000]);
+  });
+
+  test('fair use 1313: one attempt, Retry-After of the fair-use back-off, an error-level log line', async () => {
+    s.sim.enqueue({
+      name: 'status',
+      status: 429,
+      body: realBody('flat bigmodel envelope with a numeric code'),
+    });
+    const r = await post(s);
+    assert.equal(r.status, 429);
+    assert.equal(s.sim.journal.length, 1);
+    assert.equal(r.headers.get('x-zai-error-class'), 'fair_use');
+    assert.equal(r.headers.get('retry-after'), '600');
+    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.class === 'fair_use');
+    assert.equal(line?.level, 50); // pino's error
+    assert.equal(line?.msg, 'Z.AI refuses this account until a person acts: fair_use (code 1313)');
+    assert.equal(await m('zai_proxy_zai_errors_total', { class: 'fair_use', code: '1313' }), 1);
+  });
+
+  test('bracketed [1310] on the Anthropic surface: quota, reset from the message, upstream retry-after-ms kept', async () => {
+    const real = REAL_BODIES.find((b) => b.name.startsWith('bracketed [1310]'))!;
+    s.sim.enqueue({
+      name: 'status',
+      status: 429,
+      body: real.body,
+      headers: [['retry-after-ms', '504641000']],
+    });
+    const r = await post(s);
+    assert.equal(r.status, 429);
+    assert.equal(s.sim.journal.length, 1);
+    assert.equal(r.headers.get('x-zai-error-class'), 'quota');
+    assert.equal(r.headers.get('x-zai-error-code'), '1310');
+    assert.equal(r.headers.get('x-zai-rate-limit-reset'), '2026-07-13T23:49:08Z');
+    assert.equal(r.headers.get('retry-after-ms'), '504641000');
   });
 
   test('quota 1308 with reset_time an hour ahead: one attempt, derived Retry-After and reset header', async () => {
@@ -306,7 +353,7 @@ describe('retry waits are cancelled when the client leaves', () => {
           waiting?.();
         }),
     };
-    const s = await startStack({ clock: timers });
+    const s = await startStack({ clock: timers, env: { CONCURRENCY_ENABLED: 'false' } });
     try {
       s.sim.enqueue('zai_error;status=429;code=1302;retry_after_header=60', 'ok');
       const inWait = new Promise<void>((r) => {
@@ -329,7 +376,7 @@ describe('retry waits are cancelled when the client leaves', () => {
 describe('what the SDKs see', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack();
+    s = await startStack({ env: { QUOTA_GATE_ENABLED: 'false' } });
   });
   after(() => s.close());
 

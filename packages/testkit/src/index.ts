@@ -8,4 +8,13 @@ export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from '
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';
 export { startSimUpstream } from './sim-upstream.ts';
 export { type Probe, type ProbeInit, probe, received, sha256, sseEvents, until } from './test-client.ts';
+export {
+  GLM_TOKEN_RATIO,
+  GLM_TOKENS_PER_MESSAGE,
+  glmInputTokens,
+  inputTokens,
+  type TokenModel,
+} from './token-model.ts';
+export type { VirtualClock } from './virtual-clock.ts';
+export { createVirtualClock, seededRandom } from './virtual-clock.ts';
 export { beijingTime } from './zai-errors.ts';

@@ -46,34 +46,94 @@ function usedFor(pct: number | undefined, allowance: number, served: number): nu
   return pct === undefined ? served : Math.round((allowance * pct) / 100);
 }
 
-/** The success body; level=, limit_type=, five_hour_pct= and weekly_pct= override the defaults. */
+type Entry = Record<string, unknown>;
+
+// Keeps only the named fields of an entry (shapes that carry less than the absolute one).
+function pick(e: Entry, keys: readonly string[]): Entry {
+  return Object.fromEntries(keys.filter((k) => k in e).map((k) => [k, e[k]]));
+}
+const PERCENTAGE = ['type', 'unit', 'number', 'percentage', 'nextResetTime'];
+const REMAINING = ['type', 'unit', 'number', 'usage', 'remaining', 'nextResetTime'];
+
+/** The monthly tool-call (MCP) allowance entry of current payloads. */
+function toolEntry(resetAt: number): Entry {
+  return {
+    type: 'TIME_LIMIT',
+    unit: 5,
+    number: 1,
+    usage: 1000,
+    currentValue: 42,
+    remaining: 958,
+    percentage: 4,
+    nextResetTime: resetAt,
+    usageDetails: [{ modelCode: 'search-prime', usage: 42 }],
+  };
+}
+
+/** The limits array in the spec's shape (default absolute: every field). */
+function shaped(spec: ScenarioSpec, five: Entry, week: Entry): Entry[] {
+  switch (spec.shape ?? 'absolute') {
+    case 'absolute':
+      return [five, week];
+    case 'percentage':
+      return [pick(five, PERCENTAGE), pick(week, PERCENTAGE)];
+    case 'remaining':
+      return [pick(five, REMAINING), pick(week, REMAINING)];
+    case 'current':
+      // As seen in 2026: percentage-only token windows, the tool allowance, and a type nobody knows yet.
+      return [
+        { ...pick(five, PERCENTAGE), type: 'TOKENS_LIMIT', number: 5 },
+        { ...pick(week, PERCENTAGE), type: 'TOKENS_LIMIT', number: 1 },
+        toolEntry(week.nextResetTime as number),
+        { type: 'FUTURE_LIMIT', unit: 3, number: 1, percentage: 99 },
+      ];
+    case 'reversed':
+      // Weekly first and the `number`s swapped: only `unit` tells the windows apart.
+      return [
+        { ...week, number: 5 },
+        { ...five, number: 1 },
+      ];
+    case 'mixed':
+      // Both schemas for each window.
+      return [
+        { ...pick(five, PERCENTAGE), type: 'TOKENS_LIMIT' },
+        { ...five, type: 'CREDIT_LIMIT' },
+        { ...pick(week, PERCENTAGE), type: 'TOKENS_LIMIT' },
+        { ...week, type: 'CREDIT_LIMIT' },
+      ];
+    case 'fresh': {
+      // An unused five-hour window: 0 % and no reset until first use.
+      const { nextResetTime: _, ...rest } = five;
+      return [{ ...rest, currentValue: 0, remaining: rest.usage, percentage: 0 }, week];
+    }
+  }
+}
+
+/** The success body; level=, limit_type=, five_hour_pct=, weekly_pct=, shape= and pad= shape it. */
 export function quotaBody(spec: ScenarioSpec, state: QuotaState, now: number): Rendered {
   const type = spec.limitType ?? 'TOKENS_LIMIT';
-  const body = {
+  const five = limit(
+    type,
+    3, // unit 3: the five-hour window
+    5,
+    FIVE_HOUR_ALLOWANCE,
+    usedFor(spec.fiveHourPct, FIVE_HOUR_ALLOWANCE, state.tokensServed),
+    nextReset(state.startedAt, FIVE_HOURS_MS, now),
+  );
+  const week = limit(
+    type,
+    6, // unit 6: the weekly window
+    7,
+    WEEKLY_ALLOWANCE,
+    usedFor(spec.weeklyPct, WEEKLY_ALLOWANCE, state.tokensServed),
+    nextReset(state.startedAt, WEEK_MS, now),
+  );
+  const body: Record<string, unknown> = {
     code: 200,
     msg: 'Operation successful',
     success: true,
-    data: {
-      level: spec.level ?? 'pro',
-      limits: [
-        limit(
-          type,
-          3, // unit 3: the five-hour window
-          5,
-          FIVE_HOUR_ALLOWANCE,
-          usedFor(spec.fiveHourPct, FIVE_HOUR_ALLOWANCE, state.tokensServed),
-          nextReset(state.startedAt, FIVE_HOURS_MS, now),
-        ),
-        limit(
-          type,
-          6, // unit 6: the weekly window
-          7,
-          WEEKLY_ALLOWANCE,
-          usedFor(spec.weeklyPct, WEEKLY_ALLOWANCE, state.tokensServed),
-          nextReset(state.startedAt, WEEK_MS, now),
-        ),
-      ],
-    },
+    data: { level: spec.level ?? 'pro', limits: shaped(spec, five, week) },
   };
+  if (spec.pad !== undefined) body.padding = 'x'.repeat(spec.pad);
   return { kind: 'json', status: 200, body: JSON.stringify(body), usage: null };
 }

@@ -1,6 +1,7 @@
 /** The deterministic reply: its text, how it splits into deltas, and the usage numbers behind it. */
 import type { ReportedUsage } from './journal.ts';
 import type { ScenarioSpec } from './scenarios.ts';
+import { bytesInputTokens } from './token-model.ts';
 
 const VOCABULARY = [
   'The',
@@ -69,14 +70,13 @@ function slices(text: string, k: number): string[] {
   return out;
 }
 
-/** Input tokens the sim charges: ceil(JSON byte length of `messages` / 4), 0 without messages. */
-export function estimateInput(json: unknown): number {
-  if (json === null || typeof json !== 'object' || !('messages' in json)) return 0;
-  return Math.ceil(Buffer.byteLength(JSON.stringify(json.messages) ?? '') / 4);
-}
-
 /** Builds the reply for a request; usage overrides from the scenario win over the estimates. */
-export function planReply(json: unknown, spec: ScenarioSpec, tokensPerReply: number): ReplyPlan {
+export function planReply(
+  json: unknown,
+  spec: ScenarioSpec,
+  tokensPerReply: number,
+  countInput: (json: unknown) => number = bytesInputTokens,
+): ReplyPlan {
   const body = json !== null && typeof json === 'object' ? (json as Record<string, unknown>) : {};
   const model = typeof body.model === 'string' && body.model !== '' ? body.model : DEFAULT_MODEL;
   let pieces: string[];
@@ -95,7 +95,7 @@ export function planReply(json: unknown, spec: ScenarioSpec, tokensPerReply: num
     pieces,
     text: pieces.join(''),
     usage: {
-      input: spec.input ?? estimateInput(json),
+      input: spec.input ?? countInput(json),
       output: spec.output ?? outputEstimate,
       cache_read: spec.cacheRead ?? 0,
       cache_write: spec.cacheWrite ?? 0,

@@ -14,7 +14,7 @@ import {
 import type { ReportedUsage } from './journal.ts';
 import { includeUsage, openaiCompletion, openaiModels, openaiStream } from './openai-responses.ts';
 import { type QuotaState, quotaBody } from './quota.ts';
-import { estimateInput, planReply, type Rendered, wantsStream } from './reply-content.ts';
+import { planReply, type Rendered, wantsStream } from './reply-content.ts';
 import type { Route } from './routes.ts';
 import type { ScenarioSpec } from './scenarios.ts';
 import { zaiError } from './zai-errors.ts';
@@ -27,6 +27,8 @@ const TRUNCATED_JSON = '{"id": "trunc';
 
 export interface PlayerContext {
   tokensPerReply: number;
+  /** Input tokens charged for a request body (the sim's token model). */
+  inputTokens: (json: unknown) => number;
   gate: StreamGate;
   quota: QuotaState;
 }
@@ -49,15 +51,15 @@ export function createPlayer(ctx: PlayerContext): Player {
     const { json, id } = x.entry;
     switch (route.name) {
       case 'messages': {
-        const plan = planReply(json, spec, ctx.tokensPerReply);
+        const plan = planReply(json, spec, ctx.tokensPerReply, ctx.inputTokens);
         return wantsStream(json)
           ? anthropicStream(plan, `msg_sim_${id}`)
           : anthropicMessage(plan, `msg_sim_${id}`);
       }
       case 'count_tokens':
-        return anthropicCountTokens(spec.input ?? estimateInput(json));
+        return anthropicCountTokens(spec.input ?? ctx.inputTokens(json));
       case 'chat_completions': {
-        const plan = planReply(json, spec, ctx.tokensPerReply);
+        const plan = planReply(json, spec, ctx.tokensPerReply, ctx.inputTokens);
         const rid = `chatcmpl-sim-${id}`;
         return wantsStream(json) ? openaiStream(plan, rid, includeUsage(json)) : openaiCompletion(plan, rid);
       }

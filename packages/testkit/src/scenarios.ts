@@ -27,6 +27,18 @@ export type ZaiEnvelope = (typeof ZAI_ENVELOPES)[number];
 export const QUOTA_LIMIT_TYPES = ['TOKENS_LIMIT', 'CREDIT_LIMIT'] as const;
 export type QuotaLimitType = (typeof QUOTA_LIMIT_TYPES)[number];
 
+/** Payload shapes of the quota route seen in the wild (packages/testkit/README.md lists them). */
+export const QUOTA_SHAPES = [
+  'absolute',
+  'percentage',
+  'remaining',
+  'current',
+  'reversed',
+  'mixed',
+  'fresh',
+] as const;
+export type QuotaShape = (typeof QUOTA_SHAPES)[number];
+
 /**
  * One parsed scenario. Every field but `name` is optional; the string key each one comes from is
  * in its comment. Defaults for unset fields are listed in packages/testkit/README.md.
@@ -64,6 +76,8 @@ export interface ScenarioSpec {
   /** five_hour_pct= : used percentage of the five-hour window (default: from tokens served). */
   fiveHourPct?: number;
   /** weekly_pct= */ weeklyPct?: number;
+  /** shape= : payload shape (default absolute). */ shape?: QuotaShape;
+  /** pad= : bytes of filler in the body (an oversized reply). */ pad?: number;
 
   // zai_error and status.
   /** zai_error status= / status code= (or status=) : the HTTP status. */
@@ -96,7 +110,7 @@ export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
 }
 
-type Kind = 'int' | 'bool' | 'text' | 'envelope' | 'route' | 'header' | 'limit_type';
+type Kind = 'int' | 'bool' | 'text' | 'envelope' | 'route' | 'header' | 'limit_type' | 'quota_shape';
 interface KeyRule {
   field: keyof ScenarioSpec;
   kind: Kind;
@@ -120,6 +134,8 @@ const KEYS: Readonly<Record<string, KeyRule>> = {
   limit_type: { field: 'limitType', kind: 'limit_type' },
   five_hour_pct: { field: 'fiveHourPct', kind: 'int' },
   weekly_pct: { field: 'weeklyPct', kind: 'int' },
+  shape: { field: 'shape', kind: 'quota_shape' },
+  pad: { field: 'pad', kind: 'int' },
   status: { field: 'status', kind: 'int' },
   code: { field: 'code', kind: 'text' },
   envelope: { field: 'envelope', kind: 'envelope' },
@@ -144,7 +160,7 @@ const RENAMED: Partial<Record<ScenarioName, Readonly<Record<string, KeyRule>>>> 
 // Reply-shaping keys: ok, and every scenario that ends up answering like ok.
 const SHAPE = [
   ...'input output cache_read cache_write words events delay chunk crlf no_usage gate'.split(' '),
-  ...'level limit_type five_hour_pct weekly_pct'.split(' '), // quota route
+  ...'level limit_type five_hour_pct weekly_pct shape pad'.split(' '), // quota route
 ];
 const ZAI_KEYS = [
   ...'status code envelope msg reset reset_field chunk'.split(' '),
@@ -205,6 +221,9 @@ function convert(rule: KeyRule, key: string, value: string): unknown {
     case 'limit_type':
       if ((QUOTA_LIMIT_TYPES as readonly string[]).includes(value)) return value;
       throw new ScenarioError(`option ${key} must be one of ${QUOTA_LIMIT_TYPES.join('|')}, got '${value}'`);
+    case 'quota_shape':
+      if ((QUOTA_SHAPES as readonly string[]).includes(value)) return value;
+      throw new ScenarioError(`option ${key} must be one of ${QUOTA_SHAPES.join('|')}, got '${value}'`);
     case 'header': {
       const colon = value.indexOf(':');
       const name = colon > 0 ? value.slice(0, colon).trim() : '';

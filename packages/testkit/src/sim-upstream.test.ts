@@ -282,6 +282,46 @@ describe('quota', () => {
     }
   });
 
+  test('shape= gives every payload shape seen in the wild; pad= an oversized body', async () => {
+    const get = async (sc: string) =>
+      JSON.parse((await call(QUOTA, { authorization: 'k', 'x-sim-scenario': sc })).text);
+    const pct = (await get('ok;shape=percentage;five_hour_pct=40')).data.limits[0];
+    assert.deepEqual(Object.keys(pct).sort(), ['nextResetTime', 'number', 'percentage', 'type', 'unit']);
+    assert.equal(pct.percentage, 40);
+    const rem = (await get('ok;shape=remaining;weekly_pct=25')).data.limits[1];
+    assert.equal(rem.usage - rem.remaining, rem.usage / 4);
+    assert.equal(rem.currentValue, undefined);
+    const cur = (await get('ok;shape=current')).data.limits;
+    assert.deepEqual(
+      cur.map((l: { type: string; unit: number }) => [l.type, l.unit]),
+      [
+        ['TOKENS_LIMIT', 3],
+        ['TOKENS_LIMIT', 6],
+        ['TIME_LIMIT', 5],
+        ['FUTURE_LIMIT', 3],
+      ],
+    );
+    const rev = (await get('ok;shape=reversed')).data.limits;
+    assert.deepEqual(
+      rev.map((l: { unit: number; number: number }) => [l.unit, l.number]),
+      [
+        [6, 5],
+        [3, 1],
+      ],
+    );
+    const mixed = (await get('ok;shape=mixed;five_hour_pct=30')).data.limits;
+    assert.deepEqual(
+      mixed.map((l: { type: string }) => l.type),
+      ['TOKENS_LIMIT', 'CREDIT_LIMIT', 'TOKENS_LIMIT', 'CREDIT_LIMIT'],
+    );
+    const fresh = (await get('ok;shape=fresh')).data.limits[0];
+    assert.equal(fresh.percentage, 0);
+    assert.equal(fresh.nextResetTime, undefined);
+    const big = await call(QUOTA, { authorization: 'k', 'x-sim-scenario': 'ok;pad=70000' });
+    assert.ok(big.text.length > 70000);
+    assert.equal((await call(QUOTA, { authorization: 'k', 'x-sim-scenario': 'ok;shape=round' })).status, 400);
+  });
+
   test('only queued scenarios pinned with route=quota reach the quota route', async () => {
     sim.enqueue('status;code=503', 'ok;route=quota;limit_type=CREDIT_LIMIT;five_hour_pct=37;level=max');
     const q = JSON.parse((await call(QUOTA, { authorization: 'k' })).text);

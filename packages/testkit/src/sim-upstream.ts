@@ -10,6 +10,8 @@ import type { QuotaState } from './quota.ts';
 import { findRoute, isAuthorized, type Route } from './routes.ts';
 import { createPlayer } from './scenario-player.ts';
 import { OK, parseScenario, type ScenarioSpec, validateScenario } from './scenarios.ts';
+import { inputTokens, type TokenModel } from './token-model.ts';
+import { zaiError } from './zai-errors.ts';
 
 export interface SimOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -20,6 +22,12 @@ export interface SimOptions {
   apiKey?: string;
   /** Words (and output tokens) per reply; default 12. */
   tokensPerReply?: number;
+  /** How input tokens are counted: 'bytes' (default, JSON bytes of messages / 4) or 'glm'
+   *  (cl100k_base × 1.27 plus template tokens, standing in for GLM's tokenizer). */
+  tokenModel?: TokenModel;
+  /** Account-wide cap on generating requests in flight (messages, chat completions): one more is
+   *  answered at once with Z.AI's 429 code 1302, as Z.AI limits an account. Unset: no cap. */
+  maxInFlight?: number;
 }
 
 /** A scenario string (`name;k=v;...`, parsed like the x-sim-scenario header) or a spec. */
@@ -36,6 +44,10 @@ export interface SimUpstream {
   advance(): void;
   /** Polls the journal until pred holds; rejects after timeoutMs (default 2000). */
   waitFor(pred: (j: JournalEntry[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Changes the account-wide in-flight cap (null removes it), as Z.AI moves it without notice. */
+  setMaxInFlight(n: number | null): void;
+  /** Generating requests in flight now, and the most seen at once since start or reset(). */
+  inFlight(): { now: number; peak: number };
   /** Clears journal, queue, fail_then_ok counters, banked advances and the quota's token count. */
   reset(): void;
   /** Closes the server and destroys open sockets. */
@@ -56,7 +68,21 @@ function checkOptions(opts: SimOptions): void {
     throw new RangeError(`SimOptions.tokensPerReply must be a non-negative integer, got ${t}`);
   }
   if (opts.apiKey === '') throw new RangeError('SimOptions.apiKey must not be empty (leave it unset)');
+  if (opts.tokenModel !== undefined && opts.tokenModel !== 'bytes' && opts.tokenModel !== 'glm') {
+    throw new RangeError(`SimOptions.tokenModel must be 'bytes' or 'glm', got ${String(opts.tokenModel)}`);
+  }
+  checkCap(opts.maxInFlight);
 }
+
+function checkCap(n: number | null | undefined): void {
+  if (n !== undefined && n !== null && (!Number.isInteger(n) || n < 0)) {
+    throw new RangeError(`maxInFlight must be a non-negative integer, got ${n}`);
+  }
+}
+
+/** Routes that generate, and so count against Z.AI's concurrency limit. */
+const CAPPED_ROUTES = new Set(['messages', 'chat_completions']);
+const CONCURRENCY_ERROR = zaiError({ name: 'zai_error', code: '1302' });
 
 // Keeps what arrived even when the client goes away mid-body, so the journal shows it.
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -90,10 +116,19 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
   const failCounts = new Map<string, number>();
   const gate = createStreamGate();
   const quota: QuotaState = { startedAt: Math.floor(Date.now() / 1000) * 1000, tokensServed: 0 };
-  const play = createPlayer({ tokensPerReply: opts.tokensPerReply ?? DEFAULT_TOKENS_PER_REPLY, gate, quota });
+  const model = opts.tokenModel ?? 'bytes';
+  const play = createPlayer({
+    tokensPerReply: opts.tokensPerReply ?? DEFAULT_TOKENS_PER_REPLY,
+    inputTokens: (json) => inputTokens(model, json),
+    gate,
+    quota,
+  });
   const open = new Set<Exchange>();
   const sockets = new Set<Socket>();
   let nextId = 1; // never reset, so an id stays unique across reset()
+  let cap = opts.maxInFlight ?? null;
+  let inFlight = 0;
+  let peak = 0;
 
   // Header first, then the route's next queued scenario, then ok. A string is the error message.
   function pick(req: IncomingMessage, route: Route): ScenarioSpec | string {
@@ -138,6 +173,18 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
     }
     if (!isAuthorized(route, req.headers, opts.apiKey)) {
       return sendBody(x, 401, JSON_TYPE, authErrorBody(route.surface));
+    }
+    if (cap !== null && CAPPED_ROUTES.has(route.name)) {
+      if (inFlight >= cap) {
+        entry.scenario = 'concurrency_cap';
+        const e = CONCURRENCY_ERROR;
+        return sendBody(x, e.status, JSON_TYPE, e.body, undefined, e.headers);
+      }
+      inFlight++;
+      if (inFlight > peak) peak = inFlight;
+      res.once('close', () => {
+        inFlight--;
+      });
     }
     const spec = pick(req, route);
     if (typeof spec === 'string') {
@@ -190,6 +237,11 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
       for (const spec of specs) queue.push(...expand(spec));
     },
     advance: () => gate.advance(),
+    setMaxInFlight(n) {
+      checkCap(n);
+      cap = n;
+    },
+    inFlight: () => ({ now: inFlight, peak }),
     async waitFor(pred, timeoutMs = DEFAULT_WAIT_MS) {
       const deadline = Date.now() + timeoutMs;
       while (!pred(journal)) {
@@ -207,6 +259,7 @@ export async function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstre
       failCounts.clear();
       gate.reset();
       quota.tokensServed = 0;
+      peak = inFlight;
     },
     async close() {
       // The sim ends these itself, so they are not journalled as client aborts.

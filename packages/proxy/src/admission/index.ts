@@ -41,6 +41,8 @@ export interface Admission {
   acquire(request: AdmissionRequest, signal: AbortSignal): Promise<Permit>;
   /** The `rate_limit` section of /health. */
   health(): Record<string, unknown>;
+  /** A 1302 goes back to admission's queue (not a retry, no back-off) instead of the retry policy. */
+  readonly requeuesConcurrency?: boolean;
   close?(): Promise<void>;
 }
 

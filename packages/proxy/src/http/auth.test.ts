@@ -53,4 +53,23 @@ describe('client keys and identity', () => {
       name: '::1',
     });
   });
+
+  test('peers are told apart by the Claude Code session id, else by a trusted X-Forwarded-For, else the address', () => {
+    const plain = createAuth({ PROXY_API_KEYS: [], ZAI_API_KEY: 'z' });
+    assert.deepEqual(plain.authenticate(req({ 'x-claude-code-session-id': 'abc-123' }, '::1')), {
+      kind: 'peer',
+      name: 'session:abc-123',
+    });
+    assert.equal(plain.authenticate(req({ 'x-claude-code-session-id': 'bad id!' }, '::1'))!.name, '::1');
+    assert.equal(
+      plain.authenticate(req({ 'x-forwarded-for': '1.2.3.4' }, '::1'))!.name,
+      '::1',
+      'not trusted',
+    );
+    const behind = createAuth({ PROXY_API_KEYS: [], ZAI_API_KEY: 'z', TRUST_FORWARDED_FOR: true });
+    assert.equal(
+      behind.authenticate(req({ 'x-forwarded-for': '1.2.3.4, 10.0.0.1' }, '::1'))!.name,
+      '1.2.3.4',
+    );
+  });
 });

@@ -43,15 +43,30 @@ export function parseClientKeys(entries: readonly string[]): ClientKey[] {
   return out;
 }
 
-export function createAuth(cfg: Pick<Config, 'PROXY_API_KEYS' | 'ZAI_API_KEY'>): Auth {
+/** A Claude Code session id as a fairness key: short, printable, or ignored. */
+const SESSION_ID = /^[\w.:-]{1,128}$/;
+
+export function createAuth(
+  cfg: Pick<Config, 'PROXY_API_KEYS' | 'ZAI_API_KEY'> & Partial<Pick<Config, 'TRUST_FORWARDED_FOR'>>,
+): Auth {
   const keys = parseClientKeys(cfg.PROXY_API_KEYS).map((k) => ({
     identity: { kind: 'key', name: k.name } as const,
     digest: digest(k.key),
   }));
   const passThrough = cfg.ZAI_API_KEY === undefined;
   const peers = new Map<string, ClientIdentity>(); // bounded by the addresses that connect
+  const trustForwarded = cfg.TRUST_FORWARDED_FOR === true;
+  // Callers behind one address (a team on one NAT, agents on one host) are told apart by Claude
+  // Code's session id; behind an ingress, by the first X-Forwarded-For address when trusted.
   const peer = (req: IncomingMessage): ClientIdentity => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const session = req.headers['x-claude-code-session-id'];
+    let address = req.socket.remoteAddress ?? 'unknown';
+    if (typeof session === 'string' && SESSION_ID.test(session)) address = `session:${session}`;
+    else if (trustForwarded) {
+      const xff = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+      if (first !== undefined && first !== '' && first.length <= 64) address = first;
+    }
     let id = peers.get(address);
     if (id === undefined) {
       id = { kind: 'peer', name: address };

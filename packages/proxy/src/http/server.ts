@@ -9,6 +9,7 @@ import { Exchange } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { ResolvedRoute, RouteTable } from '../routes/index.ts';
 import type { ApiSurface } from '../routes/types.ts';
+import type { AdminRoutes } from './admin-routes.ts';
 import type { Auth } from './auth.ts';
 import { parseJsonObject, readBody } from './body.ts';
 import { writeError } from './error-response.ts';
@@ -20,6 +21,7 @@ export interface HttpServerOptions {
   maxRequestBytes: number;
   routes: RouteTable;
   ops: OpsRoutes;
+  admin: AdminRoutes;
   auth: Auth;
   metrics: RequestMetrics;
   /** After the body is parsed, before the route runs (accounting: may splice x.body, set x.tap). */
@@ -59,6 +61,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     const route = routes.match(path);
     if (route === undefined) {
       if (await o.ops.handle(path, res)) return;
+      if (await o.admin.handle(path, req, res)) return;
       const e = new GatewayError('ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
       reject(req, res, routes.familyOf(path), e);
       return;

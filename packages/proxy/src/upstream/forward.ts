@@ -17,6 +17,8 @@ import {
   classifyZaiError,
   codeLabel,
   DEFAULT_ZAI_ERROR_BODY_BYTES,
+  withHeaderReset,
+  ZAI_CLASSES,
   type ZaiError,
 } from './zai-classifier.ts';
 
@@ -52,6 +54,10 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
   const q = x.req.url!.indexOf('?');
   const path = q === -1 ? x.route.upstreamPath : x.route.upstreamPath + x.req.url!.slice(q);
 
+  // `attempt` counts every upstream attempt; `retries` only those the retry policy scheduled: a 1302
+  // requeued by admission is not one of MAX_RETRIES.
+  let retries = 0;
+  let requeued = false;
   for (let attempt = 0; ; attempt++) {
     const tAdmit = process.hrtime.bigint();
     let permit: Permit;
@@ -66,7 +72,8 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       permit.release(CANCELLED, 0);
       return;
     }
-    if (attempt > 0) m.retryAttempts.labels('retry', v).inc();
+    if (attempt > 0 && !requeued) m.retryAttempts.labels('retry', v).inc();
+    requeued = false;
 
     let attemptHandler: Attempt | null = null;
     const onDrain = () => attemptHandler?.resumeIfPaused();
@@ -120,10 +127,12 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
       }
     }
 
+    const now = d.clock.now();
+    const headerRetryAfterMs = outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null;
     let zai: ZaiError | undefined;
     if (outcome.kind === 'status') {
       m.upstreamErrors.labels(String(outcome.status), v).inc();
-      zai = classifyZaiError(outcome.status, outcome.body);
+      zai = withHeaderReset(classifyZaiError(outcome.status, outcome.body), headerRetryAfterMs, now);
       if (zai.code !== null || isThrottlingStatus(outcome.status)) {
         m.zaiErrors.labels(zai.class, codeLabel(zai.code), v).inc();
       }
@@ -132,13 +141,36 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
     }
     permit.release(failedOutcome(outcome, zai), latencyMs);
 
-    const now = d.clock.now();
+    if (
+      zai?.class === 'concurrency' &&
+      d.admission.requeuesConcurrency === true &&
+      isThrottlingStatus(outcome.status)
+    ) {
+      // Z.AI's account is full: admission has cut its limit and puts this attempt back at the head of
+      // its queue, within the request's wait budget. No back-off, no retry spent.
+      d.signals.publish({
+        type: 'zai_error',
+        status: outcome.status,
+        class: zai.class,
+        code: zai.code,
+        resetAtMs: zai.resetAtMs,
+        client: x.client,
+        feedRateLimiter: false,
+      });
+      d.log.debug(
+        { requestId: x.id, attempt: attempt + 1 },
+        '1302 concurrency: requeued for the next free slot',
+      );
+      requeued = true;
+      continue;
+    }
+
     const decision = decideRetry({
       kind: outcome.kind,
       status: outcome.status,
       zai,
-      headerRetryAfterMs: outcome.kind === 'status' ? retryAfterFromHeaders(outcome.headers, now) : null,
-      attempt,
+      headerRetryAfterMs,
+      attempt: retries,
       maxRetries: d.maxRetries,
       maxRetryWaitMs: d.maxRetryWaitMs,
       nowMs: now,
@@ -151,6 +183,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        client: x.client,
         feedRateLimiter: decision.feedRateLimiter,
       });
     }
@@ -163,25 +196,27 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         );
         throw new GatewayError(FAILURES[outcome.kind].error);
       }
+      logRefusal(x, d, zai);
       passThrough(x, outcome, zai, decision.clientRetryAfterSec);
       return;
     }
     m.retryAttempts.labels(decision.reason!, v).inc();
+    retries++;
     if (zai !== undefined && isThrottlingStatus(outcome.status)) {
       d.log.info(
         {
           requestId: x.id,
           class: zai.class,
           code: zai.code,
-          attempt: attempt + 1,
+          attempt: retries,
           delayMs: decision.delayMs,
         },
-        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${attempt + 1}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
+        `${outcome.status} ${zai.class} (code ${zai.code ?? 'none'}), retrying (attempt ${retries}/${d.maxRetries + 1}) after ${fmtDelay(decision.delayMs)}`,
       );
     }
     d.log.info(
       { requestId: x.id, reason: decision.reason, delayMs: decision.delayMs },
-      `Retry attempt ${attempt + 1}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
+      `Retry attempt ${retries}/${d.maxRetries + 1} after ${fmtDelay(decision.delayMs)}`,
     );
     const tWait = process.hrtime.bigint();
     try {
@@ -208,6 +243,21 @@ function admissionRequest(x: Exchange, attempt: number): AdmissionRequest {
     stream: x.stream,
     attempt,
   };
+}
+
+/** A refusal a person must see (fair use, billing: error; quota, permission, auth: warn). */
+function logRefusal(x: Exchange, d: ForwardDeps, zai: ZaiError): void {
+  const level = ZAI_CLASSES[zai.class].logLevel;
+  if (level === 'info') return;
+  const fields = { requestId: x.id, class: zai.class, code: zai.code, resetAtMs: zai.resetAtMs };
+  if (level === 'error') {
+    d.log.error(
+      fields,
+      `Z.AI refuses this account until a person acts: ${zai.class} (code ${zai.code ?? 'none'})`,
+    );
+  } else {
+    d.log.warn(fields, `Z.AI refused the request: ${zai.class} (code ${zai.code ?? 'none'}), not retried`);
+  }
 }
 
 function committedOutcome(x: Exchange): PermitOutcome {

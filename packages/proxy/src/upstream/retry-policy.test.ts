@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { retryAfterFromHeaders } from './retry-after.ts';
-import { backoffMs, decideRetry, jitterMs, type RetryDecision, type RetryInput } from './retry-policy.ts';
-import { classifyZaiError } from './zai-classifier.ts';
+import {
+  backoffMs,
+  CLASS_RETRY,
+  decideRetry,
+  FAIR_USE_BACKOFF_MS,
+  jitterMs,
+  type RetryDecision,
+  type RetryInput,
+} from './retry-policy.ts';
+import { classifyZaiError, ZAI_CLASSES } from './zai-classifier.ts';
 
 const NOW = Date.UTC(2026, 8, 6, 0, 0, 0);
 const HOUR = 3600_000;
@@ -117,14 +125,19 @@ describe("the Go proxy's retry contracts, defects fixed (jitter pinned to 0)", (
     });
   });
 
-  for (const code of ['1303', '1305']) {
-    test(`frequency ${code}: waits 0.5 s, 1 s and the limiter is fed each time`, () => {
-      const r = simulate(times(3, { body: json({ error: { code } }) }), { maxRetries: 2 });
-      assert.deepEqual(r.waits, [500, 1000]);
-      assert.equal(r.fed, 3);
-      assert.equal((r.final as RetryDecision).why, 'budget_exhausted');
-    });
-  }
+  test('frequency 1303: waits 0.5 s, 1 s and the limiter is fed each time', () => {
+    const r = simulate(times(3, { body: json({ error: { code: '1303' } }) }), { maxRetries: 2 });
+    assert.deepEqual(r.waits, [500, 1000]);
+    assert.equal(r.fed, 3);
+    assert.equal((r.final as RetryDecision).why, 'budget_exhausted');
+  });
+
+  test('overload 1305: jittered like frequency, but the limiter is not fed (Z.AI is busy, not us)', () => {
+    const r = simulate(times(3, { body: json({ error: { code: '1305' } }) }), { maxRetries: 2 });
+    assert.deepEqual(r.waits, [500, 1000]);
+    assert.equal(r.fed, 0);
+    assert.equal((r.final as RetryDecision).why, 'budget_exhausted');
+  });
 
   test('concurrency 1302: waits 1 s, 2 s, limiter untouched', () => {
     const r = simulate(times(3, { body: json({ code: 1302 }) }), { maxRetries: 2 });
@@ -278,13 +291,14 @@ describe('decideRetry: delays are one wait, never stacked', () => {
       0,
       2000,
     ],
-    ['frequency: jittered backoff wins', { body: json({ code: 1305, retry_after: 0.2 }) }, 2, 2000],
+    ['frequency: jittered backoff wins', { body: json({ code: 1303, retry_after: 0.2 }) }, 2, 2000],
+    ['overload 1305: jittered backoff wins', { body: json({ code: 1305, retry_after: 0.2 }) }, 2, 2000],
     ['concurrency: body hint wins', { body: json({ code: 1302, retry_after: 5 }) }, 0, 5000],
     ['concurrency: plain backoff, no jitter', { body: json({ code: 1302 }) }, 2, 4000],
     ['congestion: header wins', { body: json({ code: 1312 }), headers: { 'retry-after': '6' } }, 0, 6000],
     ['overloaded 529: jittered backoff', { status: 529, body: '' }, 1, 1000],
     ['overloaded 529: header wins', { status: 529, body: '', headers: { 'retry-after': '3' } }, 0, 3000],
-    ['529 carrying 1305: frequency curve', { status: 529, body: json({ code: 1305 }) }, 0, 500],
+    ['529 carrying 1305: overload curve', { status: 529, body: json({ code: 1305 }) }, 0, 500],
     ['zero header is no hint', { body: '', headers: { 'retry-after': '0' } }, 0, 1000],
   ];
   for (const [name, o, attempt, want] of rows) {
@@ -418,10 +432,12 @@ describe('decideRetry: budget', () => {
   });
 });
 
-test('feedRateLimiter matrix: exactly 429 of class frequency or unknown, retried or not', () => {
+test('feedRateLimiter matrix: exactly 429 of class frequency (1303) or unknown, retried or not', () => {
   const rows: [string, Outcome, boolean][] = [
     ['429 frequency', { body: json({ code: 1303 }) }, true],
-    ['429 frequency 1305', { body: json({ code: 1305 }) }, true],
+    ['429 overload 1305', { body: json({ code: 1305 }) }, false],
+    ['429 fair use 1313', { body: json({ code: 1313 }) }, false],
+    ['429 daily quota 1304', { body: json({ code: 1304 }) }, false],
     ['429 unknown empty', { body: '' }, true],
     ['429 unknown code', { body: json({ code: 9999 }) }, true],
     ['429 concurrency', { body: json({ code: 1302 }) }, false],
@@ -429,7 +445,7 @@ test('feedRateLimiter matrix: exactly 429 of class frequency or unknown, retried
     ['429 quota', { body: json({ code: 1308 }) }, false],
     ['429 billing', { body: json({ code: 1113 }) }, false],
     ['529 overloaded', { status: 529, body: '' }, false],
-    ['529 frequency', { status: 529, body: json({ code: 1305 }) }, false],
+    ['529 overload 1305', { status: 529, body: json({ code: 1305 }) }, false],
     ['500', { status: 500, body: '' }, false],
     ['401', { status: 401, body: '' }, false],
     ['network', { kind: 'network' }, false],
@@ -461,4 +477,51 @@ test('zai omitted: classified from the status alone', () => {
   assert.equal(d401.why, 'not_retryable');
   const dNone = decideRetry({ ...base, kind: 'status' });
   assert.equal(dNone.why, 'not_retryable');
+});
+
+describe('the classes added with the full code list', () => {
+  for (const [code, cls] of [
+    ['1304', 'quota'],
+    ['1309', 'billing'],
+    ['1311', 'permission'],
+    ['1261', 'request'],
+  ] as const) {
+    test(`${code} (${cls}) is never retried, even with budget left`, () => {
+      const r = simulate(times(3, { body: json({ error: { code } }) }), { maxRetries: 5 });
+      assert.equal(r.calls, 1);
+      assert.equal(r.fed, 0);
+      assert.equal((r.final as RetryDecision).why, 'not_retryable');
+    });
+  }
+
+  test('1304 daily quota carries the reset from the message as Retry-After', () => {
+    const msg = `Daily call limit reached. Your limit will reset at ${beijing(NOW + HOUR)}`;
+    const d = decideRetry(input({ body: json({ code: 1304, msg }) }, 0));
+    assert.equal(d.why, 'not_retryable');
+    assert.ok(
+      d.clientRetryAfterSec! >= 3500 && d.clientRetryAfterSec! <= 3600,
+      String(d.clientRetryAfterSec),
+    );
+  });
+
+  test('1313 fair use: not retried; the client is told to stay away at least the fair-use back-off', () => {
+    const d = decideRetry(input({ body: json({ error: { code: '1313' } }) }, 0, { maxRetries: 5 }));
+    assert.equal(d.retry, false);
+    assert.equal(d.feedRateLimiter, false);
+    assert.equal(d.clientRetryAfterSec, FAIR_USE_BACKOFF_MS / 1000);
+    // a longer hint from upstream wins over the floor
+    const long = decideRetry(
+      input({ body: json({ code: 1313 }), headers: { 'retry-after': '7200' } }, 0, { maxRetries: 5 }),
+    );
+    assert.equal(long.clientRetryAfterSec, 7200);
+  });
+
+  test('every class has a retry rule, and only the retryable ones may be retried by the client', () => {
+    for (const cls of Object.keys(ZAI_CLASSES) as (keyof typeof ZAI_CLASSES)[]) {
+      const rule = CLASS_RETRY[cls];
+      assert.ok(rule !== undefined, cls);
+      // A class the proxy itself never retries is one no client retry can fix either.
+      assert.equal(ZAI_CLASSES[cls].clientMayRetry, rule !== 'never' && rule !== 'long', cls);
+    }
+  });
 });

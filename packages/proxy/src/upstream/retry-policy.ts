@@ -12,7 +12,7 @@
 // - timeouts are not retried, and classes that no wait can fix (quota, billing, auth) never are.
 
 import { FAILURES, type FailureKind, isThrottlingStatus, type RetryReason } from './failures.ts';
-import { classifyZaiError, type ZaiError } from './zai-classifier.ts';
+import { classifyZaiError, ZAI_CLASSES, type ZaiError, type ZaiErrorClass } from './zai-classifier.ts';
 
 export type { FailureKind, RetryReason };
 
@@ -50,6 +50,33 @@ export interface RetryDecision {
   why: 'retry' | 'not_retryable' | 'budget_exhausted' | 'wait_exceeds_cap';
 }
 
+/** How a 429/529 of each class is retried by the proxy:
+ *  - 'plain': the plain curve (concurrency: slots free as in-flight requests finish, so jitter would
+ *    only shorten the wait);
+ *  - 'jittered': the curve jittered to spread the callers turned away at the same moment;
+ *  - 'by_status': jittered for a 529 (overload by definition), plain for a 429 (conservative);
+ *  - 'never': no wait fixes it before a reset, a payment, a plan change or a changed request;
+ *  - 'long': never retried here; the client is told to stay away at least FAIR_USE_BACKOFF_MS. */
+export const CLASS_RETRY: Readonly<
+  Record<ZaiErrorClass, 'plain' | 'jittered' | 'by_status' | 'never' | 'long'>
+> = Object.freeze({
+  concurrency: 'plain',
+  frequency: 'jittered',
+  overloaded: 'jittered',
+  model_congestion: 'jittered',
+  unknown: 'by_status',
+  quota: 'never', // the window stays spent until its reset: retrying only burns attempts
+  fair_use: 'long', // Z.AI throttles the account's frequency until its owner has it lifted
+  billing: 'never', // arrears, an expired plan, or a key on the wrong endpoint
+  permission: 'never', // the plan does not include the model: only another model or plan helps
+  request: 'never', // the request itself is refused (too long, invalid, flagged)
+  auth: 'never',
+});
+
+/** The shortest Retry-After a fair-use (1313) answer carries: 10 min. Z.AI lifts the throttle only
+ *  on the owner's request, so a client coming back sooner would only add to the pattern it flags. */
+export const FAIR_USE_BACKOFF_MS = 600_000;
+
 const MAX_BACKOFF_SHIFT = 32; // 2^32 s: far beyond any retry budget, keeps the number finite
 
 /** Plain backoff before retry number n (1-based): 2^(n−1) s, so 1 s, 2 s, 4 s…; 0 for n < 1. */
@@ -81,8 +108,8 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const status = input.status ?? 0;
   const zai = input.zai ?? classifyZaiError(status, null);
   // As the Go proxy's rate feedback did: only rate pressure the request-rate controller can fix.
-  // Concurrency, congestion, quota and billing 429s would walk its ceiling down for nothing.
-  const feed = status === 429 && (zai.class === 'frequency' || zai.class === 'unknown');
+  // Concurrency, overload, congestion, quota and billing 429s would walk its ceiling down for nothing.
+  const feed = status === 429 && ZAI_CLASSES[zai.class].feedsRateLimiter;
   // Only throttling statuses are retried; any other error (400, 404, 422, 500, 503…) passes
   // through, even when its body carries a known code.
   if (!isThrottlingStatus(status)) return stop('not_retryable', feed, null);
@@ -91,25 +118,11 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const resetInMs = zai.resetAtMs === null ? 0 : positive(zai.resetAtMs - input.nowMs);
   const giveUpHint = toSeconds(Math.max(hintMs, resetInMs));
 
-  let jittered: boolean;
-  switch (zai.class) {
-    case 'quota': // the window stays spent until its reset: retrying only burns attempts
-    case 'billing': // arrears or a key on the wrong endpoint: no wait fixes it
-    case 'auth':
-      return stop('not_retryable', feed, giveUpHint);
-    case 'concurrency':
-      // Slots free as in-flight requests finish, so the plain curve; jitter would only shorten it.
-      jittered = false;
-      break;
-    case 'frequency':
-    case 'model_congestion':
-    case 'overloaded':
-      jittered = true; // spread the callers that were all turned away at the same moment
-      break;
-    default:
-      // Unclassified: a 529 is overload by definition; a 429 keeps the conservative plain curve.
-      jittered = status === 529;
-  }
+  const rule = CLASS_RETRY[zai.class];
+  if (rule === 'never') return stop('not_retryable', feed, giveUpHint);
+  if (rule === 'long')
+    return stop('not_retryable', feed, toSeconds(Math.max(hintMs, resetInMs, FAIR_USE_BACKOFF_MS)));
+  const jittered = rule === 'jittered' || (rule === 'by_status' && status === 529);
   if (!withinBudget(input)) return stop('budget_exhausted', feed, giveUpHint);
   const plainMs = backoffMs(attempt + 1);
   const baseMs = jittered ? jitterMs(plainMs, input.random()) : plainMs;

@@ -8,8 +8,13 @@ import { asObject } from '../json.ts';
 import { setJsonMember } from '../json-splice.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { fileCalibrationStore } from './calibration-store.ts';
+import { type CountTokensLocal, createCountTokensLocal, type LocalCount } from './count-tokens.ts';
+import { foldModel } from './models.ts';
+import { createPlanUsage } from './plan-units.ts';
 import { createPricing, DEFAULT_PRICE_TABLE, type PriceTable, parsePriceTable } from './pricing.ts';
 import { estimateInputTokens } from './request-text.ts';
+import { restoreSnapshot } from './token-calibration.ts';
 import { createTokenCounter } from './tokenizer.ts';
 import { type TapContext, timedCount, UsageTap } from './usage-tap.ts';
 
@@ -18,8 +23,11 @@ export interface Accounting {
   /** After the request body is parsed, before the first attempt: may splice x.body and set x.tap
    *  (whose settle() records the exchange when it ends). */
   prepare(x: Exchange): void;
-  /** A local estimate for count_tokens when Z.AI lacks the endpoint; null when counting is off. */
-  countTokensLocally(x: Exchange): Promise<number> | null;
+  /** The local count_tokens answer (calibrated per model against provider usage once a model has a
+   *  ratio) when Z.AI lacks the endpoint; null when counting is off. */
+  countTokensLocally(x: Exchange): Promise<LocalCount> | null;
+  /** Which upstreams lack count_tokens, and the calibration; null when counting is off. */
+  readonly local: CountTokensLocal | null;
   /** The `token_counting` section of /health. */
   health(): Record<string, unknown>;
   close(): Promise<void>;
@@ -29,6 +37,7 @@ export interface Accounting {
 export const noAccounting: Accounting = {
   prepare: () => {},
   countTokensLocally: () => null,
+  local: null,
   health: () => ({ enabled: false, mode: 'disabled' }),
   close: () => Promise.resolve(),
 };
@@ -39,8 +48,9 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     metrics.tokenCountingMode.labels('disabled', metrics.variant).set(1);
     return noAccounting;
   }
+  const table = loadPriceTable(cfg);
   const pricing = createPricing({
-    table: loadPriceTable(cfg),
+    table,
     peakStart: cfg.PRICING_PEAK_START,
     peakEnd: cfg.PRICING_PEAK_END,
     timeZone: cfg.PRICING_TIMEZONE,
@@ -60,13 +70,37 @@ export async function createAccounting(cfg: Config, log: Logger, metrics: Metric
     anthropic: metrics.usageSource.labels(source, 'anthropic', v),
     openai: metrics.usageSource.labels(source, 'openai', v),
   });
+  const base = { metrics, defaultModel: cfg.TOKENIZER_MODEL };
+  const statePath = cfg.TOKEN_CALIBRATION_STATE_FILE;
+  const store = statePath === undefined ? null : fileCalibrationStore(statePath);
+  const restored =
+    store === null
+      ? null
+      : restoreSnapshot(await store.load(), Date.now(), cfg.TOKEN_CALIBRATION_STATE_MAX_AGE);
+  if (store !== null) {
+    const n = restored === null ? 0 : Object.keys(restored.models).length;
+    log.info(`Token calibration state ${statePath}: restored ${n} model ratio(s)`);
+  }
+  const local = createCountTokensLocal({
+    estimate: (json) => timedCount(base, () => estimateInputTokens(counter, 'anthropic', json)),
+    metrics,
+    log,
+    now: Date.now,
+    sampleIntervalMs: cfg.TOKEN_CALIBRATION_INTERVAL,
+    rememberUnsupportedMs: cfg.COUNT_TOKENS_UNSUPPORTED_TTL,
+    store,
+    restored,
+  });
   return createEnabledAccounting({
     counter,
     pricing,
+    plan: createPlanUsage(table),
+    local,
     metrics,
     log,
     defaultModel: cfg.TOKENIZER_MODEL,
     series: new Map(),
+    clients: new Map(),
     sources: { provider: src('provider'), estimate: src('estimate') },
   });
 }
@@ -97,7 +131,7 @@ function readPricingFile(path: string): string {
   }
 }
 
-function createEnabledAccounting(ctx: TapContext): Accounting {
+function createEnabledAccounting(ctx: TapContext & { local: CountTokensLocal }): Accounting {
   return {
     prepare(x) {
       if (x.json === null || (x.route.kind !== 'messages' && x.route.kind !== 'chat')) return;
@@ -115,14 +149,19 @@ function createEnabledAccounting(ctx: TapContext): Accounting {
       x.tap = new UsageTap(ctx, x, strip);
     },
     countTokensLocally(x) {
-      return timedCount(ctx, () => estimateInputTokens(ctx.counter, x.route.family, x.json));
+      return ctx.local.answer(foldModel(x.model ?? ctx.defaultModel), x.json);
     },
+    local: ctx.local,
     health: () => ({
       enabled: true,
       mode: ctx.counter.mode,
       encoding: ctx.counter.mode === 'tiktoken' ? 'cl100k_base' : 'utf8_bytes_div_4',
       model: ctx.defaultModel,
+      ...ctx.local.health(),
     }),
-    close: () => ctx.counter.close(),
+    close: async () => {
+      await ctx.local.close();
+      await ctx.counter.close();
+    },
   };
 }

@@ -4,10 +4,12 @@
 export { type Accounting, createAccounting, noAccounting } from './accounting.ts';
 export { addUsage, extractJsonUsage, type JsonUsage, usageOf } from './json-usage.ts';
 export { CLAUDE_FAMILIES, foldModel, KNOWN_GLM_MODELS, modelLabels, OTHER_MODEL } from './models.ts';
+export { createPlanUsage, DEFAULT_PLAN_TABLE, type PlanEntry, type PlanUsage } from './plan-units.ts';
 export {
   createPricing,
   DEFAULT_PRICE_TABLE,
   DEFAULT_PRICING_OPTIONS,
+  type PriceEntry,
   type PriceTable,
   type Pricing,
   type PricingOptions,

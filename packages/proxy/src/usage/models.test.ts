@@ -16,6 +16,8 @@ describe('foldModel', () => {
       assert.equal(foldModel(m), m);
     }
     for (const m of ['glm-4.5v', 'glm-4.6', 'glm-4.6v', 'glm-4.7', 'glm-5']) assert.equal(foldModel(m), m);
+    // the coding-plan models whose quota multipliers differ (plan-units.ts)
+    for (const m of ['glm-5.1', 'glm-5-turbo', 'glm-5.2', 'glm-5.3']) assert.equal(foldModel(m), m);
     assert.equal(foldModel('  GLM-4.6 '), 'glm-4.6');
     assert.equal(foldModel('z-ai/glm-4.6'), 'glm-4.6');
     assert.equal(foldModel('zai/GLM-4.5-Air'), 'glm-4.5-air');

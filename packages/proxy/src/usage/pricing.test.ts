@@ -8,10 +8,42 @@ import {
   parsePriceTable,
 } from './pricing.ts';
 
-const NY: PricingOptions = { ...DEFAULT_PRICING_OPTIONS };
+const DEF: PricingOptions = { ...DEFAULT_PRICING_OPTIONS };
+const NY: PricingOptions = { ...DEF, timeZone: 'America/New_York', peakStart: '02:00', peakEnd: '06:00' };
 const at = (iso: string) => Date.parse(iso);
 
 describe('pricing tier', () => {
+  it('defaults to Z.AI peak hours: 14:00-18:00 Beijing time = 06:00-10:00 UTC, every day', () => {
+    const p = createPricing(DEF);
+    assert.deepEqual(
+      [DEF.peakStart, DEF.peakEnd, DEF.timeZone, DEF.peakMultiplier],
+      ['14:00', '18:00', 'Asia/Shanghai', 1],
+    );
+    for (const day of ['2026-01-15', '2026-07-01', '2026-12-05', '2026-12-06']) {
+      // both sides of both edges; a Saturday and a Sunday included
+      assert.equal(p.tier(at(`${day}T05:59:59Z`)), 'off_peak', day); // 13:59:59 CST
+      assert.equal(p.tier(at(`${day}T06:00:00Z`)), 'peak', day); // 14:00
+      assert.equal(p.tier(at(`${day}T09:59:59Z`)), 'peak', day); // 17:59:59
+      assert.equal(p.tier(at(`${day}T10:00:00Z`)), 'off_peak', day); // 18:00
+    }
+  });
+
+  it("does not move on a US daylight-saving change day (the original's window did, an hour late)", () => {
+    const p = createPricing(DEF);
+    for (const day of ['2026-03-08', '2026-11-01']) {
+      assert.equal(p.tier(at(`${day}T05:59:00Z`)), 'off_peak', day);
+      assert.equal(p.tier(at(`${day}T06:00:00Z`)), 'peak', day);
+      assert.equal(p.tier(at(`${day}T09:59:00Z`)), 'peak', day);
+      assert.equal(p.tier(at(`${day}T10:00:00Z`)), 'off_peak', day);
+      // 10:00-11:00 UTC was peak in the original's fixed UTC-5 window; it is not Z.AI's peak
+      assert.equal(p.tier(at(`${day}T10:30:00Z`)), 'off_peak', day);
+    }
+    // the original's window, for comparison: the same day, the same instant, the other answer
+    const original = createPricing({ ...DEF, timeZone: 'Etc/GMT+5', peakStart: '02:00', peakEnd: '06:00' });
+    assert.equal(original.tier(at('2026-03-08T10:30:00Z')), 'peak');
+    assert.equal(original.tier(at('2026-03-08T06:30:00Z')), 'off_peak');
+  });
+
   it('reads [02:00, 06:00) in New York wall-clock time, EST and EDT', () => {
     const p = createPricing(NY);
     // winter (EST, UTC-5): peak is 07:00-11:00 UTC
@@ -19,17 +51,17 @@ describe('pricing tier', () => {
     assert.equal(p.tier(at('2026-01-15T07:00:00Z')), 'peak');
     assert.equal(p.tier(at('2026-01-15T10:59:59Z')), 'peak');
     assert.equal(p.tier(at('2026-01-15T11:00:00Z')), 'off_peak');
-    // summer (EDT, UTC-4): peak is 06:00-10:00 UTC; the original's fixed UTC-5 got this hour wrong
+    // summer (EDT, UTC-4): peak is 06:00-10:00 UTC
     assert.equal(p.tier(at('2026-07-01T06:00:00Z')), 'peak');
     assert.equal(p.tier(at('2026-07-01T10:30:00Z')), 'off_peak');
   });
 
-  it('follows the spring-forward day (2026-03-08: 02:00 EST jumps to 03:00 EDT)', () => {
+  it('follows the spring-forward day in a zone with DST (2026-03-08: 02:00 EST jumps to 03:00 EDT)', () => {
     const p = createPricing(NY);
     assert.equal(p.tier(at('2026-03-08T06:59:00Z')), 'off_peak'); // 01:59 EST
     assert.equal(p.tier(at('2026-03-08T07:00:00Z')), 'peak'); // 03:00 EDT: 02:xx never happens
     assert.equal(p.tier(at('2026-03-08T09:59:00Z')), 'peak'); // 05:59 EDT
-    assert.equal(p.tier(at('2026-03-08T10:00:00Z')), 'off_peak'); // 06:00 EDT (fixed UTC-5 says 05:00, peak)
+    assert.equal(p.tier(at('2026-03-08T10:00:00Z')), 'off_peak'); // 06:00 EDT
   });
 
   it('follows the fall-back day (2026-11-01: 02:00 EDT goes back to 01:00 EST)', () => {
@@ -39,9 +71,6 @@ describe('pricing tier', () => {
     assert.equal(p.tier(at('2026-11-01T07:00:00Z')), 'peak'); // 02:00 EST
     assert.equal(p.tier(at('2026-11-01T10:59:00Z')), 'peak'); // 05:59 EST
     assert.equal(p.tier(at('2026-11-01T11:00:00Z')), 'off_peak');
-    // the day before, still EDT
-    assert.equal(p.tier(at('2026-10-31T06:00:00Z')), 'peak');
-    assert.equal(p.tier(at('2026-10-31T10:00:00Z')), 'off_peak');
   });
 
   it('supports windows that wrap midnight, and an empty window', () => {
@@ -83,8 +112,8 @@ describe('pricing tier', () => {
 });
 
 describe('pricing cost', () => {
-  it('uses the original GLM prices by default, 2x at peak', () => {
-    const p = createPricing(NY);
+  it('uses the GLM list prices by default, the same at peak', () => {
+    const p = createPricing(DEF);
     assert.deepEqual(DEFAULT_PRICE_TABLE['*'], {
       input: 0.0006,
       output: 0.0022,
@@ -95,9 +124,15 @@ describe('pricing cost', () => {
     assert.equal(p.cost('glm-4.6', 'output', 2000, 'off_peak'), 0.0044);
     assert.equal(p.cost('other', 'cache_read', 1_000_000, 'off_peak'), 0.11);
     assert.equal(p.cost('glm-4.6', 'cache_write', 5000, 'peak'), 0);
-    assert.equal(p.cost('glm-4.6', 'input', 1000, 'peak'), 0.0012);
+    assert.equal(p.cost('glm-4.6', 'input', 1000, 'peak'), 0.0006); // API usage: no peak surcharge
     assert.equal(p.cost('glm-4.6', 'input', 0, 'peak'), 0);
     assert.equal(p.cost('glm-4.6', 'input', -5, 'peak'), 0);
+  });
+
+  it('a configured USD peak multiplier still applies (the original: 2)', () => {
+    const p = createPricing({ ...DEF, peakMultiplier: 2 });
+    assert.equal(p.cost('glm-4.6', 'input', 1000, 'peak'), 0.0012);
+    assert.equal(p.cost('glm-4.6', 'input', 1000, 'off_peak'), 0.0006);
   });
 
   it('layers a custom table: model entry, then its "*", then the defaults', () => {

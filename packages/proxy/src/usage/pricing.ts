@@ -1,17 +1,24 @@
-// Estimated USD cost per direction and model, with a peak-hours multiplier in a configurable time zone.
+// Estimated USD cost per direction and model at list price, and the peak window that names the
+// `pricing_tier` of every recorded token.
 //
-// The original hard-coded one GLM-4.7 price table for every model and a peak window of [02:00, 06:00)
-// at a FIXED UTC-5 offset with no DST (original-proxy.md §4.6, §12.16). Here the table is configurable
-// and the window is wall-clock time in an IANA time zone, so America/New_York follows EST/EDT.
+// Z.AI's peak hours are 14:00–18:00 every day in Beijing time (UTC+8, no DST), i.e. 06:00–10:00 UTC.
+// The original priced peak as [02:00, 06:00) at a fixed UTC-5 offset (07:00–11:00 UTC: an hour late
+// all year) and doubled the USD price in it. Peak multipliers belong to coding-plan quota
+// consumption (plan-units.ts), not to API prices, which are the same at every hour: the USD peak
+// multiplier defaults to 1 and stays configurable.
 import { foldModel } from './models.ts';
+import { type PlanEntry, validatePlanEntry } from './plan-units.ts';
 import { DIRECTIONS, type Direction } from './types.ts';
 
 /** Which price level applies at a moment. */
 export type PricingTier = 'peak' | 'off_peak';
 
+/** One model's entry: USD per 1K tokens by direction, and optionally its plan-usage weights. */
+export type PriceEntry = Partial<Record<Direction, number>> & { plan?: PlanEntry };
+
 /** USD per 1K tokens by folded model label and direction; key '*' = default for any model. */
 export interface PriceTable {
-  [model: string]: Partial<Record<Direction, number>>;
+  [model: string]: PriceEntry;
 }
 
 /** Options of createPricing. */
@@ -22,9 +29,9 @@ export interface PricingOptions {
   peakStart: string;
   /** 'HH:MM' end (exclusive); may be before peakStart for a window across midnight; equal = no window. */
   peakEnd: string;
-  /** IANA time zone the window is read in, e.g. 'America/New_York'. */
+  /** IANA time zone the window is read in, e.g. 'Asia/Shanghai'. */
   timeZone: string;
-  /** Factor applied to every rate during the peak window (the original: 2). */
+  /** Factor applied to every USD rate during the peak window (default 1; the original: 2). */
   peakMultiplier: number;
 }
 
@@ -41,13 +48,13 @@ export const DEFAULT_PRICE_TABLE: PriceTable = Object.freeze({
   '*': Object.freeze({ input: 0.0006, output: 0.0022, cache_read: 0.00011, cache_write: 0 }),
 });
 
-/** The defaults to pass: the original's window of [02:00, 06:00) at 2x, which it evaluated at a fixed
- *  UTC-5 offset with no DST; read here in America/New_York, so the window follows EST/EDT. */
+/** The defaults to pass: Z.AI's peak hours, 14:00–18:00 Beijing time every day, and list price at
+ *  every hour (API usage is billed the same in and out of peak hours). */
 export const DEFAULT_PRICING_OPTIONS: Readonly<PricingOptions> = Object.freeze({
-  peakStart: '02:00',
-  peakEnd: '06:00',
-  timeZone: 'America/New_York',
-  peakMultiplier: 2,
+  peakStart: '14:00',
+  peakEnd: '18:00',
+  timeZone: 'Asia/Shanghai',
+  peakMultiplier: 1,
 });
 
 type Rates = Readonly<Record<Direction, number>>;
@@ -122,9 +129,13 @@ function validateTable(v: unknown): asserts v is PriceTable {
     }
     if (!isPlainObject(entry)) throw new Error(`price table: ${JSON.stringify(model)} must be an object`);
     for (const [dir, rate] of Object.entries(entry)) {
+      if (dir === 'plan') {
+        validatePlanEntry(model, rate);
+        continue;
+      }
       if (!(DIRECTIONS as readonly string[]).includes(dir)) {
         throw new Error(
-          `price table: ${JSON.stringify(model)}.${dir} is not a direction (${DIRECTIONS.join(', ')})`,
+          `price table: ${JSON.stringify(model)}.${dir} is not a direction (${DIRECTIONS.join(', ')}) or plan`,
         );
       }
       if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
@@ -138,12 +149,19 @@ function validateTable(v: unknown): asserts v is PriceTable {
 function resolveTable(table: PriceTable): Map<string, Rates> {
   validateTable(table);
   const base = DEFAULT_PRICE_TABLE['*'] as Rates;
-  const star: Rates = { ...base, ...table['*'] };
+  const star: Rates = { ...base, ...usd(table['*']) };
   const out = new Map<string, Rates>([['*', star]]);
   for (const [model, entry] of Object.entries(table)) {
-    if (model !== '*') out.set(model, { ...star, ...entry });
+    if (model !== '*') out.set(model, { ...star, ...usd(entry) });
   }
   return out;
+}
+
+// The USD rates of an entry, without its plan member.
+function usd(entry: PriceEntry | undefined): Partial<Rates> {
+  if (entry === undefined) return {};
+  const { plan: _plan, ...rates } = entry;
+  return rates;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

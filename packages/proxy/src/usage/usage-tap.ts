@@ -1,24 +1,33 @@
 // The response tap of one accounted exchange: provider usage from the stream or body, or what is
 // needed to estimate it; when the exchange ends, tokens and cost are recorded with the operator log line.
+import { clientBucket } from '../admission/client-buckets.ts';
 import type { Exchange, ResponseTap } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { CountTokensLocal } from './count-tokens.ts';
 import { addUsage, usageOf } from './json-usage.ts';
 import { foldModel } from './models.ts';
+import type { PlanUsage } from './plan-units.ts';
 import type { Pricing } from './pricing.ts';
 import { estimateInputTokens } from './request-text.ts';
 import { createStreamObserver, type StreamObserver, type StreamResult } from './stream-observer.ts';
 import type { TokenCounter } from './tokenizer.ts';
 import { type ApiFamily, DIRECTIONS, type Usage } from './types.ts';
 
-/** What every tap of one proxy shares: the counter, prices and the bound series. */
+/** What every tap of one proxy shares: the counter, prices, plan units, the count_tokens
+ *  calibration and the bound series. */
 export interface TapContext {
   counter: TokenCounter;
   pricing: Pricing;
+  plan: PlanUsage;
+  /** Learns from provider usage; null only where a tap is built without calibration (tests). */
+  local: CountTokensLocal | null;
   metrics: Metrics;
   log: Logger;
   defaultModel: string;
   series: Map<string, BoundSeries>;
+  /** Per-client tokens (DIRECTIONS order) and cost, by client label. */
+  clients: Map<string, { tokens: Counter[]; cost: Counter }>;
   sources: Record<'provider' | 'estimate', Record<ApiFamily, Counter>>;
 }
 
@@ -86,6 +95,7 @@ export class UsageTap implements ResponseTap {
     if (this.observer !== null) this.end(); // the client left mid-stream: count what went by
     if (hasAny(this.usage)) {
       record(this.ctx, this.x, this.usage, 'provider');
+      this.offerCalibrationSample(this.usage);
       return;
     }
     this.estimateRest().then(
@@ -93,6 +103,16 @@ export class UsageTap implements ResponseTap {
       (err) =>
         this.ctx.log.warn({ requestId: this.x.id, err: (err as Error).message }, 'Token estimate failed'),
     );
+  }
+
+  /** Anthropic Messages with provider usage: a calibration sample for local count_tokens answers
+   *  (only that API's count_tokens is answered locally, so only its estimate is calibrated). */
+  private offerCalibrationSample(u: Usage): void {
+    const x = this.x;
+    if (this.ctx.local === null || x.route.family !== 'anthropic' || x.route.kind !== 'messages') return;
+    if (x.json === null) return;
+    const model = foldModel(x.model ?? this.ctx.defaultModel);
+    this.ctx.local.learn(model, x.json, u.input + u.cache_read + u.cache_write);
   }
 
   private async estimateBody(outputText: string): Promise<Usage> {
@@ -133,7 +153,7 @@ export class UsageTap implements ResponseTap {
 
 /** Runs a local count and observes its duration (and the token-rate histograms when a direction is given). */
 export async function timedCount(
-  ctx: TapContext,
+  ctx: Pick<TapContext, 'metrics' | 'defaultModel'>,
   count: () => Promise<number>,
   direction?: 'input' | 'output',
   x?: Exchange,
@@ -151,8 +171,9 @@ export async function timedCount(
   return n;
 }
 
-/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS order. */
-type BoundSeries = { tokens: Counter; cost: Counter }[];
+/** Token and cost counters bound to one (model, tier, source), one pair per direction in DIRECTIONS
+ *  order, and the plan-units counter of the same labels. */
+type BoundSeries = { dirs: { tokens: Counter; cost: Counter }[]; plan: Counter };
 interface Counter {
   inc(n?: number): void;
 }
@@ -164,31 +185,55 @@ function seriesFor(ctx: TapContext, model: string, tier: string, source: string)
   let s = ctx.series.get(key);
   if (s === undefined) {
     const m = ctx.metrics;
-    s = DIRECTIONS.map((d) => ({
-      tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
-      cost: m.costTotal.labels(d, model, m.variant, tier, source),
-    }));
+    s = {
+      dirs: DIRECTIONS.map((d) => ({
+        tokens: m.tokensTotal.labels(d, model, m.variant, tier, source),
+        cost: m.costTotal.labels(d, model, m.variant, tier, source),
+      })),
+      plan: m.planUnits.labels(model, m.variant, tier, source),
+    };
     ctx.series.set(key, s); // bounded: folded models × 2 tiers × 2 sources
   }
   return s;
+}
+
+// Bounded: configured client names, or the 64 source buckets.
+function clientSeriesFor(ctx: TapContext, client: string): { tokens: Counter[]; cost: Counter } {
+  let c = ctx.clients.get(client);
+  if (c === undefined) {
+    const m = ctx.metrics;
+    c = {
+      tokens: DIRECTIONS.map((d) => m.clientTokens.labels(client, d, m.variant)),
+      cost: m.clientCost.labels(client, m.variant),
+    };
+    ctx.clients.set(client, c);
+  }
+  return c;
 }
 
 function record(ctx: TapContext, x: Exchange, u: Usage, source: 'provider' | 'estimate'): void {
   const model = foldModel(x.model ?? ctx.defaultModel);
   const tier = ctx.pricing.tier(Date.now());
   const series = seriesFor(ctx, model, tier, source);
+  const client = clientBucket(x.client);
+  const perClient = clientSeriesFor(ctx, client);
   for (let i = 0; i < DIRECTIONS.length; i++) {
     const d = DIRECTIONS[i]!;
     const n = u[d];
     if (n <= 0) continue;
-    series[i]!.tokens.inc(n);
-    series[i]!.cost.inc(ctx.pricing.cost(model, d, n, tier));
+    const cost = ctx.pricing.cost(model, d, n, tier);
+    series.dirs[i]!.tokens.inc(n);
+    series.dirs[i]!.cost.inc(cost);
+    perClient.tokens[i]!.inc(n);
+    perClient.cost.inc(cost);
   }
+  series.plan.inc(ctx.plan.units(model, u, tier));
   ctx.sources[source][x.route.family].inc();
   if (!ctx.log.isLevelEnabled('info')) return;
   ctx.log.info(
     {
       requestId: x.id,
+      client,
       model,
       source,
       input: u.input,
