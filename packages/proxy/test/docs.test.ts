@@ -88,9 +88,12 @@ const NON_PROXY_NAMES: Record<string, string> = {
   // Client side: what Claude Code and the SDKs read to reach the proxy (README, configuration.md).
   ANTHROPIC_BASE_URL: 'client',
   ANTHROPIC_AUTH_TOKEN: 'client',
+  ANTHROPIC_API_KEY: 'client', // the status line's fallback for the account name (quota.md)
   OPENAI_BASE_URL: 'client',
   // The simulated upstream's CLI (npm run upstream:sim), used by the local test recipes.
   SIM_PORT: 'testkit',
+  // The test runner's parallelism (README, Development).
+  TEST_CONCURRENCY: 'tests',
   // The original's variables, named only to say this proxy ignores them.
   QUOTA_MAX_RESPONSE_BYTES: 'original',
   // Entry types of Z.AI's quota payload (quota.md, metrics.md).
