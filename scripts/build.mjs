@@ -3,7 +3,10 @@
 // stays a dev tool). Workspace packages (@zai-proxy/*) are bundled in; every other package stays an
 // import resolved from node_modules at run time and must be a dependency of the root package, which
 // is what `npm pack` ships (checked here, so a new import cannot ship without its dependency).
-// Usage: node scripts/build.mjs [--out DIR] [service…] (default: dist/, every service whose entry exists).
+// Beside them: dist/web, the web UI (vite), which the dashboard bundle serves from ../web; and
+// dist/statusline, the plain-Node status line (no dependencies, copied as it is).
+// Usage: node scripts/build.mjs [--out DIR] [target…] (default: dist/, every target whose source exists).
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -21,6 +24,10 @@ const SERVICES = [
     assets: ['packages/proxy/src/usage/token-worker.mjs', 'packages/proxy/src/usage/cl100k-count.mjs'],
   },
   { name: 'dashboard', entry: 'packages/dashboard/src/main.ts', assets: [] },
+  // Copied, not bundled: it imports node: modules only and must start in tens of milliseconds.
+  { name: 'statusline', entry: 'packages/proxy/src/cli/statusline.mjs', assets: [], copy: true },
+  // The web UI: built by vite straight into dist/web (packages/web/dist stays the dev build's).
+  { name: 'web', entry: 'packages/web/index.html', assets: [], vite: 'packages/web' },
 ];
 
 const rootPkg = JSON.parse(readFileSync(at('package.json'), 'utf8'));
@@ -65,24 +72,43 @@ for (const s of services) {
   const outdir = join(OUT, s.name);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  const r = await build({
-    absWorkingDir: ROOT,
-    entryPoints: [s.entry],
-    outfile: join(outdir, 'main.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20.19',
-    // Unminified: stack traces stay readable without source maps.
-    minify: false,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    plugins: [externals],
-  });
+  if (s.vite !== undefined) {
+    const vite = at('node_modules/vite/bin/vite.js');
+    const r = spawnSync(
+      process.execPath,
+      [vite, 'build', '--logLevel', 'warn', '--outDir', outdir, '--emptyOutDir'],
+      {
+        cwd: at(s.vite),
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    if (r.status !== 0 || !existsSync(join(outdir, 'index.html'))) {
+      console.error(`build: ${s.name}: vite build failed`);
+      failed = true;
+    } else console.log(`build: ${join(outdir, 'index.html')}`);
+    continue;
+  }
+  if (s.copy) s.assets.push(s.entry);
+  const r = s.copy
+    ? null
+    : await build({
+        absWorkingDir: ROOT,
+        entryPoints: [s.entry],
+        outfile: join(outdir, 'main.js'),
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20.19',
+        // Unminified: stack traces stay readable without source maps.
+        minify: false,
+        legalComments: 'none',
+        metafile: true,
+        logLevel: 'warning',
+        plugins: [externals],
+      });
   for (const a of s.assets) copyFileSync(at(a), join(outdir, a.split('/').at(-1)));
   const imported = new Set();
-  for (const out of Object.values(r.metafile.outputs))
+  for (const out of Object.values(r?.metafile.outputs ?? {}))
     for (const i of out.imports) if (i.external && !i.path.startsWith('.')) imported.add(i.path);
   for (const a of s.assets)
     for (const m of readFileSync(at(a), 'utf8').matchAll(/from '([^'.][^']*)'/g)) imported.add(m[1]);
@@ -95,6 +121,10 @@ for (const s of services) {
       `build: ${s.name} imports ${[...new Set(missing)].join(', ')}: add to the root dependencies`,
     );
     failed = true;
+  }
+  if (r === null) {
+    console.log(`build: ${join(outdir, s.entry.split('/').at(-1))}`);
+    continue;
   }
   const bytes = Object.values(r.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   console.log(`build: ${join(outdir, 'main.js')} (${(bytes / 1024).toFixed(0)} KiB)`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
-import { get, type Proc, run, start } from './processes.ts';
+import { freePort, get, localPrebuilds, type Proc, run, start } from './processes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -71,7 +71,13 @@ function writeInstallLock(dir: string, tgz: string): void {
   }
   writeFileSync(
     join(dir, 'package.json'),
-    JSON.stringify({ name: 'install-check', private: true, dependencies: { [PKG.name]: `file:${file}` } }),
+    JSON.stringify({
+      name: 'install-check',
+      private: true,
+      dependencies: { [PKG.name]: `file:${file}` },
+      // npm 11 runs a dependency's install script only when the installing project allows it.
+      allowScripts: { 'better-sqlite3': true },
+    }),
   );
   writeFileSync(
     join(dir, 'package-lock.json'),
@@ -92,7 +98,10 @@ describe('npm package', () => {
     run('mkdir', ['-p', stage, inst]);
     const tgz = pack(stage, inst);
     writeInstallLock(inst, tgz);
-    run('npm', ['ci', '--omit=dev', '--no-audit'], { cwd: inst, env: { ...process.env, ...NPM_ENV } });
+    run('npm', ['ci', '--omit=dev', '--no-audit'], {
+      cwd: inst,
+      env: { ...process.env, ...NPM_ENV, ...localPrebuilds(ROOT, join(tmp, 'prebuilds')) },
+    });
     sim = await startSimUpstream({ apiKey: KEY });
   });
   after(async () => {
@@ -116,9 +125,13 @@ describe('npm package', () => {
       assert.ok(!installed.includes(dev), `${dev} is not installed`);
     for (const dep of Object.keys(PKG.dependencies))
       assert.ok(existsSync(join(inst, 'node_modules', dep)), `${dep} installed`);
-    const shipped = readdirSync(join(inst, 'node_modules', PKG.name, 'dist', 'proxy'));
+    const dist = join(inst, 'node_modules', PKG.name, 'dist');
+    const shipped = readdirSync(join(dist, 'proxy'));
     assert.ok(shipped.includes('main.js') && shipped.includes('token-worker.mjs'));
     assert.ok(!shipped.some((f) => f.endsWith('.ts')), 'no TypeScript source shipped');
+    for (const f of ['dashboard/main.js', 'statusline/statusline.mjs', 'web/index.html'])
+      assert.ok(existsSync(join(dist, f)), `dist/${f} shipped`);
+    assert.ok(!existsSync(join(inst, 'node_modules', PKG.name, 'packages')), 'no sources shipped');
   });
 
   test('--version prints the package version; --help names every command', async () => {
@@ -134,20 +147,32 @@ describe('npm package', () => {
     assert.match(bad.output(), /unknown command "frobnicate"/);
   });
 
-  test('`npx zai-proxy` serves: /healthz, and /health reports the package version', async () => {
+  test('`npx zai-proxy` serves both: /healthz of each, /health with the package version, the web UI at /', async () => {
+    const [port, dashPort] = [await freePort(), await freePort()];
     const p = npx([], {
       HOST: '127.0.0.1',
-      PORT: '0',
+      PORT: String(port),
+      LISTEN_ADDR: `127.0.0.1:${dashPort}`,
+      DB_PATH: join(tmp, 'dashboard.db'),
       ZAI_API_KEY: KEY,
-      SHUTDOWN_DELAY: '0', // no load balancer to wait for
       ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
       ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
     });
-    const port = Number((await p.waitFor(/Z\.AI proxy listening on :(\d+)/))[1]);
+    await p.waitFor(/\[zai-proxy\] dashboard: +http:\/\/127\.0\.0\.1:\d+\/\n/);
+    assert.match(p.output(), new RegExp(`\\[zai-proxy\\] proxy: +http://127\\.0\\.0\\.1:${port}/\n`));
     const base = `http://127.0.0.1:${port}`;
+    const dash = `http://127.0.0.1:${dashPort}`;
     assert.deepEqual(await get(`${base}/healthz`), { status: 200, body: '{"status":"ok"}' });
+    assert.deepEqual(await get(`${dash}/healthz`), { status: 200, body: '{"status":"ok"}' });
     const health = JSON.parse((await get(`${base}/health`)).body) as { version: string };
     assert.equal(health.version, PKG.version);
+    const ui = await get(`${dash}/`);
+    assert.equal(ui.status, 200);
+    assert.equal(
+      ui.body,
+      readFileSync(join(inst, 'node_modules', PKG.name, 'dist', 'web', 'index.html'), 'utf8'),
+      "the dashboard serves the web UI's build, not a 'not built' page",
+    );
     const r = await fetch(`${base}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -155,6 +180,15 @@ describe('npm package', () => {
     });
     assert.equal(r.status, 200, 'a request goes through the installed proxy');
     assert.equal(((await r.json()) as { type: string }).type, 'message');
+
+    const line = npx(['statusline', `--url=${base}`, `--cache-file=${join(tmp, 'statusline.json')}`]);
+    assert.equal(await line.exited(), 0);
+    assert.match(line.output(), /^Z\.AI .+\n$/, 'statusline prints one line');
+    assert.doesNotMatch(line.output(), /down/);
+
+    p.signal('SIGTERM'); // as a terminal's Ctrl-C or a service manager: to the whole group
+    await p.waitFor(/"service":"zai-proxy"[^\n]*"msg":"Shutdown complete"/);
+    await p.waitFor(/"service":"zai-dashboard"[^\n]*"msg":"Shutdown complete"/);
     assert.ok(!p.output().includes(KEY), 'the key is never logged');
   });
 });

@@ -2,6 +2,9 @@
 // grandchildren), output collected, stopped as a group in after().
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -11,6 +14,8 @@ export interface Proc {
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code when the process exits by itself. */
   exited(): Promise<number | null>;
+  /** Sends sig to the whole group. */
+  signal(sig: NodeJS.Signals): void;
   /** SIGTERM to the group, SIGKILL after 5 s; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -38,6 +43,7 @@ export function start(cmd: string, args: readonly string[], opts: SpawnOptions =
     child,
     output: () => out,
     exited: () => exited,
+    signal: signalGroup,
     waitFor(re, ms = 60_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`timed out waiting for ${re}; output:\n${out}`)), ms);
@@ -82,4 +88,29 @@ export function run(cmd: string, args: readonly string[], opts: SpawnOptions = {
 export async function get(url: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url);
   return { status: r.status, body: await r.text() };
+}
+
+/**
+ * better-sqlite3's install script (prebuild-install) downloads a prebuilt addon from GitHub, else
+ * compiles SQLite for minutes. Offline, it is handed the checkout's own addon (built for this Node
+ * by `npm ci`) as a local prebuild, so an install runs the real script without the network.
+ * Returns the environment that points the script at it.
+ */
+export function localPrebuilds(root: string, dir: string): Record<string, string> {
+  const mod = join(root, 'node_modules', 'better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(mod, 'package.json'), 'utf8')) as { version: string };
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  mkdirSync(dir, { recursive: true });
+  run('tar', ['czf', join(dir, name), '-C', mod, 'build/Release/better_sqlite3.node']);
+  return { npm_config_better_sqlite3_local_prebuilds: dir };
+}
+
+/** A port free on 127.0.0.1 a moment ago, for a service that must be told its port up front. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
