@@ -4,8 +4,18 @@
 // pass while it serves and fail once it is gone.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +33,7 @@ import {
   parsePairs,
   substitute,
 } from './dockerfile.ts';
-import { get, type Proc, start } from './processes.ts';
+import { freePort, get, localPrebuilds, type Proc, start } from './processes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
@@ -51,6 +61,7 @@ interface Image {
 /** Runs every stage's steps; returns the final stage as an image. */
 function build(df: Dockerfile, tmp: string, buildArgs: Record<string, string>): Image {
   const context = join(tmp, 'context');
+  const prebuilds = localPrebuilds(ROOT, join(tmp, 'prebuilds'));
   copyContext(ROOT, context);
   const roots = new Map<string, string>();
   let image: Image | null = null;
@@ -100,6 +111,16 @@ function build(df: Dockerfile, tmp: string, buildArgs: Record<string, string>): 
             inStage(root, cwd, dest),
             dest.endsWith('/') || dest === '.' || sources.length > 1,
           );
+          const chown = flags.find((f) => f.startsWith('--chown='))?.slice(8);
+          if (chown !== undefined) {
+            const [u, g = u] = chown.split(':').map((n) => (/^\d+$/.test(n) ? Number(n) : USERS[n]));
+            assert.ok(u !== undefined && g !== undefined, `line ${s.line}: --chown=${chown}: unknown user`);
+            const chownAll = (p: string) => {
+              chownSync(p, u, g);
+              if (statSync(p).isDirectory()) for (const e of readdirSync(p)) chownAll(join(p, e));
+            };
+            chownAll(inStage(root, cwd, dest));
+          }
           break;
         }
         case 'RUN': {
@@ -109,7 +130,14 @@ function build(df: Dockerfile, tmp: string, buildArgs: Record<string, string>): 
           );
           const r = spawnSync('sh', ['-c', a], {
             cwd: join(root, cwd),
-            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...NPM_ENV, ...args, ...env },
+            env: {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              ...NPM_ENV,
+              ...prebuilds,
+              ...args,
+              ...env,
+            },
             encoding: 'utf8',
           });
           assert.equal(r.status, 0, `line ${s.line}: RUN ${a}\n${r.stdout}${r.stderr}`);
@@ -136,21 +164,90 @@ function build(df: Dockerfile, tmp: string, buildArgs: Record<string, string>): 
   return image!;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+/** How each image's service is started and what it must answer, beyond its HEALTHCHECK. */
+interface Service {
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** The environment a deployment sets (port, upstream). */
+  env(port: number): Record<string, string>;
+  check(base: string, workdir: string): Promise<void>;
 }
+
+let sim: SimUpstream;
+let target: Server;
+const SERVICES: Record<string, Service> = {
+  'proxy.Dockerfile': {
+    setUp: async () => {
+      sim = await startSimUpstream({ apiKey: KEY });
+    },
+    tearDown: async () => {
+      await sim?.close();
+    },
+    env: (port) => ({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ZAI_API_KEY: KEY,
+      SHUTDOWN_DELAY: '0', // no load balancer to wait for
+      ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
+      ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+    }),
+    async check(base) {
+      assert.equal((await get(`${base}/readyz`)).status, 200);
+      const health = JSON.parse((await get(`${base}/health`)).body) as { version: string };
+      assert.equal(
+        health.version,
+        PKG_VERSION,
+        'an empty VERSION build-arg falls back to the package version',
+      );
+      assert.match(
+        (await get(`${base}/metrics`)).body,
+        /zai_proxy_build_info\{[^}]*commit="c0ffee1"[^}]*\} 1/,
+        'COMMIT reaches the build info',
+      );
+    },
+  },
+  'dashboard.Dockerfile': {
+    // A proxy's /metrics stand-in: the dashboard is ready once one target answers.
+    setUp: async () => {
+      target = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(
+          'zai_proxy_requests_total{method="POST",path="/v1/messages",status_code="200",variant="production"} 1\n',
+        );
+      });
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    },
+    tearDown: () => new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve())),
+    env: (port) => ({
+      LISTEN_ADDR: `127.0.0.1:${port}`,
+      SCRAPE_TARGETS: `production=http://127.0.0.1:${(target.address() as { port: number }).port}/metrics`,
+      SCRAPE_INTERVAL: '200ms',
+    }),
+    async check(base, workdir) {
+      let ready = await get(`${base}/readyz`);
+      for (let i = 0; i < 100 && ready.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await get(`${base}/readyz`);
+      }
+      assert.equal(ready.status, 200, `ready once its target answered: ${ready.body}`);
+      assert.equal(
+        (await get(`${base}/`)).body,
+        readFileSync(join(workdir, 'dist', 'web', 'index.html'), 'utf8'),
+        'the web build is baked in and served at /',
+      );
+      assert.ok(
+        existsSync(join(workdir, 'data', 'dashboard.db')),
+        'the database is written where DB_PATH says, as USER',
+      );
+    },
+  },
+};
 
 for (const file of dockerfiles) {
   describe(`deploy/${file}`, () => {
     const df = parseDockerfile(readFileSync(join(DEPLOY, file), 'utf8'));
     let tmp: string;
     let image: Image;
-    let sim: SimUpstream;
     let service: Proc | null = null;
 
     test('is multi-stage on the Node version of ARG NODE_VERSION (default 24)', () => {
@@ -178,15 +275,16 @@ for (const file of dockerfiles) {
     });
 
     describe('built and started as its USER', () => {
+      const svc = SERVICES[file]!;
       before(async () => {
         tmp = mkdtempSync(join(tmpdir(), 'zai-docker-'));
         chmodSync(tmp, 0o755); // the USER must reach the image files
         image = build(df, tmp, { COMMIT: 'c0ffee1', BUILD_TIME: '2026-12-01T00:00:00Z' });
-        sim = await startSimUpstream({ apiKey: KEY });
+        await svc.setUp();
       });
       after(async () => {
         await service?.stop();
-        await sim?.close();
+        await svc.tearDown();
         rmSync(tmp, { recursive: true, force: true });
       });
 
@@ -201,31 +299,14 @@ for (const file of dockerfiles) {
           PATH: process.env.PATH!,
           HOME: `/home/${image.user}`,
           ...image.env,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          ZAI_API_KEY: KEY,
-          SHUTDOWN_DELAY: '0', // no load balancer to wait for
-          ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
-          ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
+          ...svc.env(port),
         };
         const cwd = join(image.root, image.workdir);
         const [cmd, ...args] = image.cmd;
         service = start(cmd!, args, { cwd, env, uid, gid: uid });
-        await service.waitFor(/listening on :\d+/);
+        await service.waitFor(/listening on \S*:\d+/);
         assert.ok(image.expose.length > 0);
-        const base = `http://127.0.0.1:${port}`;
-        assert.equal((await get(`${base}/readyz`)).status, 200);
-        const health = JSON.parse((await get(`${base}/health`)).body) as { version: string };
-        assert.equal(
-          health.version,
-          PKG_VERSION,
-          'an empty VERSION build-arg falls back to the package version',
-        );
-        assert.match(
-          (await get(`${base}/metrics`)).body,
-          /zai_proxy_build_info\{[^}]*commit="c0ffee1"[^}]*\} 1/,
-          'COMMIT reaches the build info',
-        );
+        await svc.check(`http://127.0.0.1:${port}`, cwd);
         const check = () =>
           spawnSync(image.healthcheck.cmd[0]!, image.healthcheck.cmd.slice(1), {
             cwd,
@@ -244,5 +325,5 @@ for (const file of dockerfiles) {
 }
 
 test('there is a Dockerfile per service', () => {
-  assert.ok(dockerfiles.includes('proxy.Dockerfile'));
+  assert.deepEqual(dockerfiles.sort(), Object.keys(SERVICES).sort());
 });
