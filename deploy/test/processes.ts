@@ -16,6 +16,8 @@ export interface Proc {
   exited(): Promise<number | null>;
   /** Sends sig to the whole group. */
   signal(sig: NodeJS.Signals): void;
+  /** Resolves once every process holding its output pipes has exited (grandchildren too). */
+  closed(): Promise<void>;
   /** SIGTERM to the group, SIGKILL after 5 s; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -31,6 +33,7 @@ export function start(cmd: string, args: readonly string[], opts: SpawnOptions =
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const closed = Promise.all([once(child.stdout!, 'close'), once(child.stderr!, 'close')]).then(() => {});
   child.on('exit', () => {
     for (const w of waiters) w();
   });
@@ -44,6 +47,7 @@ export function start(cmd: string, args: readonly string[], opts: SpawnOptions =
     output: () => out,
     exited: () => exited,
     signal: signalGroup,
+    closed: () => closed,
     waitFor(re, ms = 60_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`timed out waiting for ${re}; output:\n${out}`)), ms);
