@@ -149,6 +149,10 @@ export function startProxyChild(
     ZAI_TARGET_URL: `${simUrl}/api/anthropic`,
     ZAI_OPENAI_TARGET_URL: `${simUrl}/api/paas/v4`,
     TOKEN_COUNTING_ENABLED: 'false',
+    // Admission off unless a target turns it on: at its defaults the rate limiter starts at 10 req/s
+    // and the concurrency limit at 2, which would measure the limits, not the proxy.
+    CONCURRENCY_ENABLED: 'false',
+    RATE_LIMIT_ENABLED: 'false',
     ...env,
   });
 }

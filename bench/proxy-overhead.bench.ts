@@ -1,7 +1,8 @@
 // What does the proxy add? Latency and stream time-to-first-byte at c=1, and throughput at c=32,
 // direct to the simulated Z.AI upstream vs through zai-proxy, interleaved in one run.
 // Load generator (this process), proxy and sim each run in their own process.
-// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--baseline=<tree>]
+// Usage: node --import tsx bench/proxy-overhead.bench.ts [--quick] [--json] [--counting] [--admission]
+//        [--baseline=<tree>]
 import { availableParallelism } from 'node:os';
 import type { Client } from 'undici';
 import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
@@ -26,6 +27,20 @@ const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice('--baselin
 const QUICK = flags.has('--quick');
 const JSON_OUT = flags.has('--json');
 const COUNTING = flags.has('--counting'); // adds a proxy with TOKEN_COUNTING_ENABLED=true
+// --admission adds a proxy whose concurrency limit, fair queue and rate limiter all run, with limits
+// far above the load: what admission costs when it limits nothing.
+const ADMISSION = flags.has('--admission');
+const ADMISSION_ENV = {
+  CONCURRENCY_ENABLED: 'true',
+  CONCURRENCY_INITIAL: '1000',
+  CONCURRENCY_MIN: '1000',
+  CONCURRENCY_MAX: '1000',
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_INITIAL: '1000000',
+  RATE_LIMIT_MIN: '1000000',
+  RATE_LIMIT_MAX: '1000000',
+  MAX_WORKERS: '1000',
+};
 
 interface Plan {
   c1Rounds: number;
@@ -66,7 +81,8 @@ const PLAN: Plan = QUICK
       cNFirstWarmSec: 2,
     };
 const CONNECTIONS = 32;
-const BUDGET_MS = (QUICK ? 90 : 200) * 1000 * (COUNTING ? 1.5 : 1) * (BASELINE ? 1.5 : 1); // hard stop, whatever happens
+const BUDGET_MS =
+  (QUICK ? 90 : 200) * 1000 * (COUNTING ? 1.5 : 1) * (ADMISSION ? 1.5 : 1) * (BASELINE ? 1.5 : 1); // hard stop, whatever happens
 
 const children: Child[] = [];
 const started = Date.now();
@@ -192,6 +208,7 @@ async function main(): Promise<number> {
     ...(BASELINE === undefined ? [] : [startProxyChild('proxy@base', sim.url, {}, BASELINE)]),
     startProxyChild('proxy', sim.url),
     ...(COUNTING ? [startProxyChild('proxy+count', sim.url, { TOKEN_COUNTING_ENABLED: 'true' })] : []),
+    ...(ADMISSION ? [startProxyChild('proxy+adm', sim.url, ADMISSION_ENV)] : []),
   ]);
   children.push(...proxyList);
 
@@ -201,6 +218,10 @@ async function main(): Promise<number> {
     const on = (counting[p.name] as { enabled?: boolean } | undefined)?.enabled === true;
     if (on !== (p.name === 'proxy+count'))
       progress(`warning: ${p.name} reports token counting ${on ? 'on' : 'off'}`);
+    if (p.name === 'proxy@base') continue; // an older tree may have no admission
+    const adm = JSON.parse(await getText(`${p.url}/health`)).concurrency?.enabled === true;
+    if (adm !== (p.name === 'proxy+adm'))
+      progress(`warning: ${p.name} reports admission ${adm ? 'on' : 'off'}`);
   }
 
   const targets: BenchTarget[] = [

@@ -124,27 +124,31 @@ describe('quota gate through the proxy', () => {
     assert.equal((await post(s)).status, 200);
   });
 
-  test('a quota answer without a reset: half-open, one probe per QUOTA_PROBE_INTERVAL', async () => {
-    const { s, clock } = await stack({ QUOTA_PROBE_INTERVAL: '5m' });
-    s.sim.enqueue(`zai_error;status=429;code=1308;msg=${encodeURIComponent('Usage limit reached.')}`);
-    assert.equal((await post(s)).status, 429);
-    const ra = await refused(s, 3);
-    assert.deepEqual(ra, [300, 300, 300]);
-    const h = await json(await fetch(`${s.url}/health`));
-    assert.ok(h.quota.gate.closed[0].next_probe_at !== undefined);
-    // The probe finds the window still spent: closed again for another interval.
-    clock.advance(300_000);
-    s.sim.enqueue(`zai_error;status=429;code=1308;msg=${encodeURIComponent('Usage limit reached.')}`);
-    const before = s.sim.journal.length;
-    assert.equal((await post(s)).status, 429);
-    assert.equal(s.sim.journal.length, before + 1, 'exactly one probe went');
-    await refused(s, 2);
-    // The next probe is answered: the gate opens, traffic flows.
-    clock.advance(300_000);
-    assert.equal((await post(s)).status, 200);
-    assert.equal((await post(s)).status, 200);
-    assert.equal(s.sim.journal.length, before + 3);
-  });
+  for (const [code, what] of [
+    ['1308', 'a five-hour answer'],
+    ['1304', 'the daily call count'],
+  ] as const)
+    test(`${what} without a reset (${code}): half-open, one probe per QUOTA_PROBE_INTERVAL`, async () => {
+      const { s, clock } = await stack({ QUOTA_PROBE_INTERVAL: '5m' });
+      s.sim.enqueue(`zai_error;status=429;code=${code};msg=${encodeURIComponent('Usage limit reached.')}`);
+      assert.equal((await post(s)).status, 429);
+      const ra = await refused(s, 3);
+      assert.deepEqual(ra, [300, 300, 300]);
+      const h = await json(await fetch(`${s.url}/health`));
+      assert.ok(h.quota.gate.closed[0].next_probe_at !== undefined);
+      // The probe finds the window still spent: closed again for another interval.
+      clock.advance(300_000);
+      s.sim.enqueue(`zai_error;status=429;code=${code};msg=${encodeURIComponent('Usage limit reached.')}`);
+      const before = s.sim.journal.length;
+      assert.equal((await post(s)).status, 429);
+      assert.equal(s.sim.journal.length, before + 1, 'exactly one probe went');
+      await refused(s, 2);
+      // The next probe is answered: the gate opens, traffic flows.
+      clock.advance(300_000);
+      assert.equal((await post(s)).status, 200);
+      assert.equal((await post(s)).status, 200);
+      assert.equal(s.sim.journal.length, before + 3);
+    });
 
   test('pass-through: one account gated, the other not', async () => {
     const { s } = await stack({ ZAI_API_KEY: '' }, null);

@@ -48,6 +48,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    probe.on('error', () => {}); // refused until the server listens: the loop below retries
     for (let i = 0; i < 200; i++) {
       try {
         await probe.connect();

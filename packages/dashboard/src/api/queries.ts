@@ -4,7 +4,7 @@ import { decideCanary } from '../canary/verdict.ts';
 import { buildWindows } from '../canary/window.ts';
 import type { Source } from '../collector/source.ts';
 import type { Config } from '../config.ts';
-import { mergePoints, type Point, type UsageRow } from '../points/point.ts';
+import type { UsageRow } from '../points/point.ts';
 import { type ClientUsage, type MetricSnapshot, num, toSnapshot } from '../points/snapshot.ts';
 import { MINUTE, type Store, sumUsage } from '../store/store.ts';
 import { badParam } from './errors.ts';
@@ -62,21 +62,6 @@ function selection(ctx: QueryContext, q: Map<string, string>, defRange: string):
   };
 }
 
-/** Points merged into `stepMs` buckets per variant (none when stepMs is null). */
-function bucketed(points: Point[], stepMs: number | null): Point[] {
-  if (stepMs === null) return points;
-  const groups = new Map<string, Point[]>();
-  for (const p of points) {
-    const key = `${Math.floor(p.ts / stepMs) * stepMs}\u0000${p.variant}`;
-    const g = groups.get(key) ?? [];
-    g.push(p);
-    groups.set(key, g);
-  }
-  return [...groups.values()]
-    .map((g) => mergePoints(Math.floor(g[0]!.ts / stepMs) * stepMs, g))
-    .sort((a, b) => a.ts - b.ts || (a.variant < b.variant ? -1 : 1));
-}
-
 function clientUsage(rows: UsageRow[], bucket: (ts: number) => number): Map<string, ClientUsage> {
   const out = new Map<string, ClientUsage>();
   for (const r of sumUsage(rows, bucket)) {
@@ -116,10 +101,13 @@ const ZERO_USAGE: ClientUsage = {
 };
 
 function snapshots(ctx: QueryContext, sel: Selection): MetricSnapshot[] {
-  const points = bucketed(
-    ctx.store.points({ start: sel.start, end: sel.end, resolution: sel.resolution, variant: sel.variant }),
-    sel.stepMs,
-  );
+  const points = ctx.store.points({
+    start: sel.start,
+    end: sel.end,
+    resolution: sel.resolution,
+    variant: sel.variant,
+    stepMs: sel.stepMs,
+  });
   if (sel.client === undefined) return points.map((p) => toSnapshot(p));
   const unit = sel.stepMs ?? (sel.resolution === 'raw' ? null : MINUTE);
   const rows = ctx.store.usage({

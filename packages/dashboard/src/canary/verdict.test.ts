@@ -112,6 +112,22 @@ describe('decideCanary', () => {
     assert.equal(r.verdict, 'promote', JSON.stringify(r.metrics));
   });
 
+  test('a significant rank shift with a p95 under 5 ms slower does not hold, even above 10 %', () => {
+    const base = HEALTHY.map((x) => x * 4);
+    const bit = [120, 130, 90, 26, 21, 7, 6, 0];
+    // Two identical proxies on a loaded host: 18.4 vs 16.4 ms (1.12×) at p = 0.0005.
+    const r = decide(
+      { overhead: { buckets: bit, p95Ms: 18.4 } },
+      { overhead: { buckets: base, p95Ms: 16.4 } },
+    );
+    assert.equal(r.verdict, 'promote', JSON.stringify(r.metrics));
+    const slower = decide(
+      { overhead: { buckets: bit, p95Ms: 22 } },
+      { overhead: { buckets: base, p95Ms: 16.4 } },
+    );
+    assert.equal(slower.verdict, 'hold');
+  });
+
   test('a faster canary is not a regression (one-sided)', () => {
     const fast = [90, 8, 2, 0, 0, 0, 0, 0];
     assert.equal(decide({ overhead: { buckets: fast, p95Ms: 8 } }).verdict, 'promote');

@@ -66,6 +66,9 @@ export interface Thresholds {
    * host (seen: p95 32.5 vs 30.3 ms, P(slower) = 0.57, p = 0.0003), which is no reason to stop a rollout.
    */
   holdP95Ratio: number;
+  /** …and at least this many ms above it: two identical proxies on a loaded host were seen 2 ms
+   *  (1.12×) apart at p95 overhead with p = 0.0005, and a few ms are nothing beside a model's reply. */
+  holdP95MinDiffMs: number;
   /** Forced rollback: error ratio above this in each of the last two minutes. */
   forcedErrorRatio: number;
   /** Forced rollback: candidate p95 TTFB at least this multiple of the baseline's in each of the last two minutes. */
@@ -86,6 +89,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   holdEffect: 0.56,
   rollbackEffect: 0.71,
   holdP95Ratio: 1.1,
+  holdP95MinDiffMs: 5,
   forcedErrorRatio: 0.1,
   forcedTtfbRatio: 2,
   forcedP: 0.01,
@@ -329,7 +333,8 @@ function latency(
   if (out.p_value === null || out.effect === null) return out;
   const cp = out.candidate.value;
   const bp = out.baseline.value;
-  const p95Slower = cp === null || bp === null || cp >= bp * t.holdP95Ratio;
+  const p95Slower =
+    cp === null || bp === null || (cp >= bp * t.holdP95Ratio && cp - bp >= t.holdP95MinDiffMs);
   out.outcome =
     r.pValue < t.rollbackP && r.effect >= t.rollbackEffect
       ? 'rollback'

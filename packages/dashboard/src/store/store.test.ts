@@ -103,6 +103,53 @@ describe('store', () => {
     store.close();
   });
 
+  test('step buckets read again come from the cache and equal a fresh merge, as minutes close and old ones are pruned', () => {
+    const path = dbPath();
+    const o = { path, retention5sMs: DAY, retention1mMs: 40 * MINUTE };
+    const store = createStore(o);
+    const step = 5 * MINUTE;
+    // The reference: a second store on the same file, its cache empty, reads and merges everything.
+    const fresh = (start: number, end: number, variant?: string) => {
+      const other = createStore(o);
+      other.open(ts);
+      try {
+        return other.points({ start, end, resolution: '1m', stepMs: step, ...(variant ? { variant } : {}) });
+      } finally {
+        other.close();
+      }
+    };
+    const cached = (start: number, end: number, variant?: string) =>
+      store.points({ start, end, resolution: '1m', stepMs: step, ...(variant ? { variant } : {}) });
+    let ts = T0;
+    const advance = (ticks: number) => {
+      for (let i = 0; i < ticks; i++, ts += 5000)
+        store.write(tick(ts, { production: (ts / 5000) % 7, canary: 1 }), ts);
+    };
+    const check = (label: string) => {
+      const end = ts - 5000;
+      // An unaligned start (a partial first bucket); an end inside an open bucket and minute, and
+      // one past the newest point (a scrape still to come): buckets not closed yet are never kept.
+      for (const [start, stop, variant] of [
+        [end - 30 * MINUTE + 1234, end, undefined],
+        [end - 30 * MINUTE + 1234, end, 'canary'],
+        [T0, end, 'production'],
+        [end - 20 * MINUTE, end + 10 * MINUTE, undefined],
+      ] as const) {
+        const a = cached(start, stop, variant);
+        assert.ok(a.length > 0, label);
+        assert.deepEqual(a, fresh(start, stop, variant), `${label}: from ${start - T0}, ${variant ?? 'all'}`);
+        assert.deepEqual(cached(start, stop, variant), a, `${label}: read again`);
+      }
+    };
+    advance(12 * 17 + 5); // 17 closed minutes, the 18th open
+    check('first read');
+    advance(12 * 3); // three more minutes close, inside buckets already read
+    check('after more minutes closed');
+    advance(12 * 45); // past the 40-minute retention of the rollups: the oldest are pruned
+    check('after pruning');
+    store.close();
+  });
+
   test('history survives a restart: points, rollups, latest per variant and the variant list', () => {
     const path = dbPath();
     let store = createStore(opts(path));

@@ -48,6 +48,8 @@ export interface PointQuery {
   end: number;
   variant?: string;
   resolution: 'raw' | '1m';
+  /** One-minute points merged into buckets of this many ms (a whole number of minutes). */
+  stepMs?: number | null;
 }
 
 export interface UsageQuery {
@@ -281,6 +283,8 @@ export function createStore(opts: StoreOptions) {
       ['points_1m', nowMs - opts.retention1mMs],
       ['usage_1m', nowMs - opts.retention1mMs],
     ] as const;
+    const cut1m = nowMs - opts.retention1mMs;
+    for (const [k, e] of bucketCache) if (e.start < cut1m) bucketCache.delete(k);
     for (const [table, before] of cut) {
       const stmt = s.prune(table);
       for (let i = 0; i < PRUNE_BATCHES_PER_TICK; i++) {
@@ -290,6 +294,102 @@ export function createStore(opts: StoreOptions) {
         if (n < PRUNE_BATCH) break;
       }
     }
+  }
+
+  /** Points in [start, end] (inclusive), oldest first, ties by variant. */
+  function readPoints(q: PointQuery): Point[] {
+    const inMemory = () =>
+      memory
+        .flatMap((t) => t.points)
+        .filter(
+          (p) => p.ts >= q.start && p.ts <= q.end && (q.variant === undefined || p.variant === q.variant),
+        );
+    if (db === null) {
+      // Live views (up to the last hour) keep working from memory; longer ones need the database.
+      const newest = memory.at(-1)?.ts ?? q.end;
+      if (q.start < newest - MEMORY_MS)
+        throw new StorageUnavailableError(status.last_error ?? 'storage unavailable');
+      return q.resolution === 'raw' ? inMemory() : sortPoints(minuteBuckets(inMemory()));
+    }
+    try {
+      const s = stmts!;
+      const decode = (rows: Row[]) => rows.map((r) => decodePoint(r.ts, r.variant, r.data));
+      const unwritten = pending
+        .flatMap((t) => t.points)
+        .filter(
+          (p) => p.ts >= q.start && p.ts <= q.end && (q.variant === undefined || p.variant === q.variant),
+        );
+      if (q.resolution === 'raw') {
+        const rows =
+          q.variant === undefined ? s.raw.all(q.start, q.end) : s.rawV.all(q.start, q.end, q.variant);
+        return sortPoints([...decode(rows), ...unwritten]);
+      }
+      const rolled = rolledUntil() ?? Number.NEGATIVE_INFINITY;
+      const mins = decode(
+        q.variant === undefined ? s.min1.all(q.start, q.end) : s.min1V.all(q.start, q.end, q.variant),
+      );
+      // The minute not rolled up yet comes from the raw points, so the newest data is never missing.
+      const openFrom = Math.max(q.start, Number.isFinite(rolled) ? rolled : q.start);
+      const raw = [
+        ...decode(
+          q.variant === undefined ? s.raw.all(openFrom, q.end) : s.rawV.all(openFrom, q.end, q.variant),
+        ),
+        ...unwritten,
+      ];
+      return sortPoints([
+        ...mins.filter((p) => p.ts < openFrom || !Number.isFinite(rolled)),
+        ...minuteBuckets(raw),
+      ]);
+    } catch (err) {
+      fail('read', err);
+      throw new StorageUnavailableError(status.last_error ?? 'storage read failed');
+    }
+  }
+
+  // Step buckets made only of final one-minute rows (before rolled_until) never change, so a long
+  // range read again (the UI's 7-day view) decodes only the buckets it has not seen: decoding every
+  // row of 7 days for 4 variants took seconds. Keyed by step, variant filter and bucket start;
+  // insertion-ordered, so the oldest entries go first when the bound is reached.
+  const bucketCache = new Map<string, { start: number; points: Point[] }>();
+  const BUCKET_CACHE_MAX = 16_384;
+
+  function cachedBuckets(q: PointQuery, step: number): Point[] {
+    const rolled = rolledUntil();
+    const firstFull = Math.ceil(q.start / step) * step;
+    const fullEnd = rolled === null ? firstFull : Math.floor(Math.min(rolled, q.end + 1) / step) * step;
+    if (fullEnd <= firstFull) return stepBuckets(readPoints(q), step);
+    const s = stmts!;
+    const filter = q.variant ?? '';
+    const key = (b: number) => `${step}\u0000${filter}\u0000${b}`;
+    const middle: Point[] = [];
+    let run: number | null = null; // start of a run of buckets not in the cache
+    const fill = (from: number, to: number) => {
+      const rows = q.variant === undefined ? s.min1.all(from, to - 1) : s.min1V.all(from, to - 1, q.variant);
+      const byBucket = new Map<number, Point[]>();
+      for (let b = from; b < to; b += step) byBucket.set(b, []);
+      for (const r of rows)
+        byBucket.get(Math.floor(r.ts / step) * step)!.push(decodePoint(r.ts, r.variant, r.data));
+      for (const [b, pts] of byBucket) {
+        const merged = stepBuckets(pts, step);
+        if (bucketCache.size >= BUCKET_CACHE_MAX) bucketCache.delete(bucketCache.keys().next().value!);
+        bucketCache.set(key(b), { start: b, points: merged });
+        middle.push(...merged);
+      }
+    };
+    for (let b = firstFull; b < fullEnd; b += step) {
+      const hit = bucketCache.get(key(b));
+      if (hit === undefined) {
+        run ??= b;
+        continue;
+      }
+      if (run !== null) fill(run, b);
+      run = null;
+      middle.push(...hit.points);
+    }
+    if (run !== null) fill(run, fullEnd);
+    const head = q.start < firstFull ? stepBuckets(readPoints({ ...q, end: firstFull - 1 }), step) : [];
+    const tail = fullEnd <= q.end ? stepBuckets(readPoints({ ...q, start: fullEnd }), step) : [];
+    return sortPoints([...head, ...middle, ...tail]);
   }
 
   return {
@@ -323,51 +423,18 @@ export function createStore(opts: StoreOptions) {
       }
     },
 
-    /** Points in [start, end] (inclusive), oldest first, ties by variant. Throws StorageUnavailableError when the range needs the database and it is down. */
+    /** Points in [start, end] (inclusive), oldest first, ties by variant, merged into `stepMs` buckets
+     *  when given. Throws StorageUnavailableError when the range needs the database and it is down. */
     points(q: PointQuery): Point[] {
-      const inMemory = () =>
-        memory
-          .flatMap((t) => t.points)
-          .filter(
-            (p) => p.ts >= q.start && p.ts <= q.end && (q.variant === undefined || p.variant === q.variant),
-          );
-      if (db === null) {
-        // Live views (up to the last hour) keep working from memory; longer ones need the database.
-        const newest = memory.at(-1)?.ts ?? q.end;
-        if (q.start < newest - MEMORY_MS)
-          throw new StorageUnavailableError(status.last_error ?? 'storage unavailable');
-        return q.resolution === 'raw' ? inMemory() : sortPoints(minuteBuckets(inMemory()));
-      }
+      // One-minute rows are read through the bucket cache too (as one-minute buckets): 24 h over 4
+      // variants is 5,760 rows to decode otherwise.
+      const step = q.stepMs ?? (q.resolution === '1m' ? MINUTE : null);
+      if (step === null || q.resolution === 'raw') return readPoints(q);
+      if (db === null) return stepBuckets(readPoints(q), step);
       try {
-        const s = stmts!;
-        const decode = (rows: Row[]) => rows.map((r) => decodePoint(r.ts, r.variant, r.data));
-        const unwritten = pending
-          .flatMap((t) => t.points)
-          .filter(
-            (p) => p.ts >= q.start && p.ts <= q.end && (q.variant === undefined || p.variant === q.variant),
-          );
-        if (q.resolution === 'raw') {
-          const rows =
-            q.variant === undefined ? s.raw.all(q.start, q.end) : s.rawV.all(q.start, q.end, q.variant);
-          return sortPoints([...decode(rows), ...unwritten]);
-        }
-        const rolled = rolledUntil() ?? Number.NEGATIVE_INFINITY;
-        const mins = decode(
-          q.variant === undefined ? s.min1.all(q.start, q.end) : s.min1V.all(q.start, q.end, q.variant),
-        );
-        // The minute not rolled up yet comes from the raw points, so the newest data is never missing.
-        const openFrom = Math.max(q.start, Number.isFinite(rolled) ? rolled : q.start);
-        const raw = [
-          ...decode(
-            q.variant === undefined ? s.raw.all(openFrom, q.end) : s.rawV.all(openFrom, q.end, q.variant),
-          ),
-          ...unwritten,
-        ];
-        return sortPoints([
-          ...mins.filter((p) => p.ts < openFrom || !Number.isFinite(rolled)),
-          ...minuteBuckets(raw),
-        ]);
+        return cachedBuckets(q, step);
       } catch (err) {
+        if (err instanceof StorageUnavailableError) throw err;
         fail('read', err);
         throw new StorageUnavailableError(status.last_error ?? 'storage read failed');
       }
@@ -431,18 +498,20 @@ function sortPoints(points: Point[]): Point[] {
   return points.sort((a, b) => a.ts - b.ts || (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0));
 }
 
-/** Raw points merged into one point per (minute, variant). */
-export function minuteBuckets(points: readonly Point[]): Point[] {
+/** Points merged into one point per (step bucket, variant), oldest first, ties by variant. */
+export function stepBuckets(points: readonly Point[], stepMs: number): Point[] {
   const groups = new Map<string, Point[]>();
   for (const p of points) {
-    const m = Math.floor(p.ts / MINUTE) * MINUTE;
-    const key = `${m}\u0000${p.variant}`;
-    const g = groups.get(key) ?? [];
-    g.push(p);
-    groups.set(key, g);
+    const key = `${Math.floor(p.ts / stepMs) * stepMs}\u0000${p.variant}`;
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [p]);
+    else g.push(p);
   }
-  return [...groups.values()].map((g) => mergePoints(Math.floor(g[0]!.ts / MINUTE) * MINUTE, g));
+  return sortPoints([...groups.values()].map((g) => mergePoints(Math.floor(g[0]!.ts / stepMs) * stepMs, g)));
 }
+
+/** Raw points merged into one point per (minute, variant). */
+export const minuteBuckets = (points: readonly Point[]): Point[] => stepBuckets(points, MINUTE);
 
 /** Usage rows added up per (bucket, variant, model, client). */
 export function sumUsage(rows: readonly UsageRow[], bucket: (ts: number) => number): UsageRow[] {
