@@ -188,6 +188,8 @@ const SERVICES: Record<string, Service> = {
       HOST: '127.0.0.1',
       ZAI_API_KEY: KEY,
       SHUTDOWN_DELAY: '0', // no load balancer to wait for
+      // Not the machine's shared default, which holds limits other proxies here learned.
+      RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-docker-test-${process.pid}.json`),
       ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
       ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
     }),

@@ -6,6 +6,7 @@
 // fails, and is updated, the day they land.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,8 @@ describe('Grafana board against a live Prometheus', () => {
           ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
           ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,
           MAX_RETRIES: '1',
+          // Its own admission state: the 1302s and 1303s below must not teach other proxies here.
+          RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-grafana-test-${process.pid}-${variant}.json`),
           QUOTA_POLL_ENABLED: 'true', // the quota panels
           ZAI_QUOTA_BASE_URL: sim.url,
         },

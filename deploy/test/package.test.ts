@@ -154,6 +154,7 @@ describe('npm package', () => {
       PORT: String(port),
       LISTEN_ADDR: `127.0.0.1:${dashPort}`,
       DB_PATH: join(tmp, 'dashboard.db'),
+      RATE_LIMIT_STATE_FILE: join(tmp, 'admission-state.json'),
       ZAI_API_KEY: KEY,
       ZAI_TARGET_URL: `${sim.url}/api/anthropic`,
       ZAI_OPENAI_TARGET_URL: `${sim.url}/api/paas/v4`,

@@ -4,15 +4,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SimUpstream, startSimUpstream } from '@zai-proxy/testkit';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const KEY = 'zai-main-test-KEY-42';
 
+let started = 0;
 function start(env: Record<string, string>): { child: ChildProcess; out: () => string } {
+  // A state file of its own: the default one in /tmp holds limits other proxies on this machine learned.
+  const state = join(tmpdir(), `zai-main-test-${process.pid}-${++started}.json`);
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', RATE_LIMIT_STATE_FILE: state, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
