@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const json = process.argv.includes('--json');
 const RUNS = Number(process.env.RUNS ?? 15);
-const BIN = fileURLToPath(new URL('../packages/proxy/src/cli/zai-proxy.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/zai-proxy.mjs', import.meta.url));
 const HEALTH = JSON.stringify({
   quota: {
     enabled: true,

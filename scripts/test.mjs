@@ -27,7 +27,8 @@ function find(dir, out) {
 
 const vitestPackages = [];
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : find('bench', find('packages', [])).sort();
+const files =
+  only.length > 0 ? only : find('scripts', find('deploy', find('bench', find('packages', [])))).sort();
 const tmp = mkdtempSync(join(tmpdir(), 'zai-test-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, parseDuration, parseListenAddr, parseTargets } from './config.ts';
+import { pathToFileURL } from 'node:url';
+import {
+  ConfigError,
+  defaultWebDist,
+  loadConfig,
+  parseDuration,
+  parseListenAddr,
+  parseTargets,
+} from './config.ts';
 
 describe('dashboard config', () => {
   test('defaults: :8081 (the original :8080 collides with the proxy), the local proxy as target', () => {
@@ -17,6 +28,25 @@ describe('dashboard config', () => {
     assert.equal(c.DASHBOARD_TOKEN, undefined);
     assert.ok(c.WEB_DIST.endsWith('packages/web/dist'));
     assert.ok(Object.isFrozen(c));
+  });
+
+  test('the web UI build is found beside the bundle (dist/web) before the source tree (packages/web/dist)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'web-dist-'));
+    try {
+      const bundle = pathToFileURL(join(root, 'dist', 'dashboard', 'main.js'));
+      const source = pathToFileURL(join(root, 'packages', 'dashboard', 'src', 'config.ts'));
+      // Nothing built: the source location, named by the "not built" page.
+      assert.equal(defaultWebDist(source), join(root, 'packages', 'web', 'dist'));
+      mkdirSync(join(root, 'packages', 'web', 'dist'), { recursive: true });
+      writeFileSync(join(root, 'packages', 'web', 'dist', 'index.html'), '<!doctype html>');
+      assert.equal(defaultWebDist(source), join(root, 'packages', 'web', 'dist'));
+      mkdirSync(join(root, 'dist', 'web'), { recursive: true });
+      assert.equal(defaultWebDist(bundle), join(root, 'web', 'dist'), 'an empty dist/web is not a build');
+      writeFileSync(join(root, 'dist', 'web', 'index.html'), '<!doctype html>');
+      assert.equal(defaultWebDist(bundle), join(root, 'dist', 'web'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('targets: name=url entries and plain URLs, blanks skipped, names from host:port', () => {

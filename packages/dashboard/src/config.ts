@@ -1,5 +1,7 @@
 // Every environment variable of the dashboard, parsed and validated once at startup into a frozen
 // Config. Nothing else in the dashboard reads process.env.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -122,7 +124,17 @@ const isTimeZone = (tz: string) => {
   }
 };
 
-const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
+/**
+ * The web UI build, looked up from this module's own location: `dist/web` beside the bundle
+ * `dist/dashboard/main.js` (the production build and the npm package copy it there), else the web
+ * package's own `packages/web/dist` when running from source. The first holding an index.html wins;
+ * with neither, the source location (the "not built" page says how to build it).
+ */
+export function defaultWebDist(base: string | URL = import.meta.url): string {
+  const candidates = [new URL('../web', base), new URL('../../web/dist', base)].map((u) => fileURLToPath(u));
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[1]!;
+}
+const DEFAULT_WEB_DIST = defaultWebDist();
 
 const Env = z.object({
   LISTEN_ADDR: custom({ host: '0.0.0.0', port: 8081 }, parseListenAddr, 'host:port or :port'),

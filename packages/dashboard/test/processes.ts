@@ -3,6 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 export const PROXY_MAIN = `${ROOT}packages/proxy/src/main.ts`;
@@ -90,6 +92,8 @@ export async function startProxyProcess(
       ZAI_TARGET_URL: `${simUrl}/api/anthropic`,
       ZAI_OPENAI_TARGET_URL: `${simUrl}/api/paas/v4`,
       LOG_LEVEL: 'warn',
+      // Its own admission state: the default file in /tmp holds limits other proxies learned.
+      RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-dashboard-test-proxy-${process.pid}-${port}.json`),
       ...env,
     },
     port,

@@ -35,6 +35,7 @@ import { type ForwardDeps, forward } from './upstream/forward.ts';
 import { clientCredential } from './upstream/headers.ts';
 import { keepaliveOptions } from './upstream/keepalive.ts';
 import { createSignalFanout, type SignalListener } from './upstream/signals.ts';
+import { createZaiKey, type Schedule } from './upstream/zai-key.ts';
 import { type Accounting, createAccounting, createPeakWindow, type UsageSink } from './usage/index.ts';
 
 /** Replacements for tests and tools; production passes none. */
@@ -48,6 +49,8 @@ export interface ProxyOverrides {
   /** Built from the proxy's metrics instead of from the config. */
   accounting?: (metrics: Metrics) => Accounting;
   client?: UpstreamClient;
+  /** Runs the ZAI_API_KEY_FILE re-read; tests call it themselves. */
+  keySchedule?: Schedule;
   /** The quota gate's store (shared between replicas in tests). */
   quotaStore?: GateStore;
 }
@@ -59,9 +62,10 @@ export interface ZaiProxy {
   /** The /health document. */
   health(): Record<string, unknown>;
   inflight(): number;
-  /** Stops accepting, lets in-flight requests finish up to timeoutMs, then breaks them; then closes
+  /** Turns /readyz 503 at once while still serving for delayMs (load balancers stop sending), then
+   *  stops accepting, lets in-flight requests finish up to timeoutMs, breaks the rest; then closes
    *  every module. */
-  shutdown(timeoutMs: number): Promise<void>;
+  shutdown(timeoutMs: number, delayMs?: number): Promise<void>;
 }
 
 /** Builds the proxy (not yet listening). Throws ConfigError for a config a module cannot use. */
@@ -150,7 +154,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   for (const l of o.signalListeners ?? []) signals.subscribe(l);
   const client = o.client ?? createUpstreamClient({ connectTimeoutMs: cfg.UPSTREAM_CONNECT_TIMEOUT });
 
-  const zaiKey = cfg.ZAI_API_KEY;
+  const zaiKey = createZaiKey(cfg, log, o.keySchedule);
   const deps: ForwardDeps = {
     client,
     admission,
@@ -165,7 +169,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     idleTimeoutMs: cfg.UPSTREAM_IDLE_TIMEOUT,
     keepalive: keepaliveOptions(cfg.STREAM_KEEPALIVE_INTERVAL, metrics),
     credential: (x) => {
-      const key = zaiKey ?? clientCredential(x.req.headers);
+      const key = zaiKey.current() ?? clientCredential(x.req.headers);
       return key === null ? null : x.route.surface.credentialHeaders(key);
     },
   };
@@ -190,6 +194,7 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     () => admission.close?.() ?? Promise.resolve(),
     () => quota.close(),
     () => budgets.close(), // closed first: its last writes land before the store closes
+    async () => zaiKey.close(),
   ];
 
   let http: HttpServer | null = null;
@@ -264,8 +269,8 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     },
     health: ops.health,
     inflight: server.inflight,
-    async shutdown(timeoutMs) {
-      await server.drain(timeoutMs);
+    async shutdown(timeoutMs, delayMs = 0) {
+      await server.drain(timeoutMs, delayMs);
       for (const close of [...closers].reverse()) await close().catch(() => {});
     },
   };

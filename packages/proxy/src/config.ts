@@ -182,6 +182,7 @@ const Env = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   ACCESS_LOG: bool(true), // one line per finished request
   ZAI_API_KEY: opt(z.string().optional()),
+  ZAI_API_KEY_FILE: opt(z.string().optional()), // a mounted Secret; re-read when it changes
   ZAI_TARGET_URL: url('https://api.z.ai/api/anthropic'),
   ZAI_OPENAI_TARGET_URL: url('https://api.z.ai/api/paas/v4'),
   PROXY_API_KEYS: list,
@@ -199,7 +200,10 @@ const Env = z.object({
   UPSTREAM_IDLE_TIMEOUT: duration(420_000, 1),
   STREAM_KEEPALIVE_INTERVAL: duration(10_000, 0), // 10 s of upstream silence before a ping / keepalive comment; 0 = off
   METRICS_TOKEN: opt(z.string().optional()), // Bearer token for /metrics and /health; unset = open
-  SHUTDOWN_TIMEOUT: duration(30_000, 0), // 30 s for in-flight requests to finish on SIGTERM
+  // 10 min for in-flight requests to finish on SIGTERM: a Claude Code turn streams for minutes and
+  // cannot resume (32k output tokens at ~55 tokens/s is ~10 min; twice UPSTREAM_HEADERS_TIMEOUT).
+  SHUTDOWN_TIMEOUT: duration(600_000, 0),
+  SHUTDOWN_DELAY: duration(5_000, 0), // 5 s of /readyz 503 while still serving, so load balancers stop sending
   MAX_RETRIES: int(3, 0, 20),
   MAX_RETRY_WAIT: duration(60_000, 0), // 60 s: a longer Retry-After goes back to the client instead of holding a slot
   TOKEN_COUNTING_ENABLED: bool(true),
@@ -311,9 +315,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const c = r.data;
-  if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined) {
+  if (c.ZAI_API_KEY !== undefined && c.ZAI_API_KEY_FILE !== undefined) {
+    throw new ConfigError(
+      ['ZAI_API_KEY', 'ZAI_API_KEY_FILE'],
+      ['ZAI_API_KEY_FILE: set either ZAI_API_KEY or ZAI_API_KEY_FILE, not both'],
+    );
+  }
+  if (c.PROXY_API_KEYS.length > 0 && c.ZAI_API_KEY === undefined && c.ZAI_API_KEY_FILE === undefined) {
     // With client keys checked by the proxy there is no client Z.AI key to pass through.
-    throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY']);
+    throw new ConfigError(['PROXY_API_KEYS'], ['PROXY_API_KEYS: requires ZAI_API_KEY or ZAI_API_KEY_FILE']);
   }
   const bounds: string[] = [];
   if (!(c.CONCURRENCY_MIN <= c.CONCURRENCY_INITIAL && c.CONCURRENCY_INITIAL <= c.CONCURRENCY_MAX))

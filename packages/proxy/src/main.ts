@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     `Build info: version=${cfg.ZAI_PROXY_VERSION}, variant=${cfg.DEPLOYMENT_VARIANT}, commit=${cfg.ZAI_PROXY_COMMIT}, build_time=${cfg.ZAI_PROXY_BUILD_TIME}`,
   );
   for (const w of configWarnings(env)) log.warn(w);
-  if (cfg.ZAI_API_KEY === undefined) {
+  if (cfg.ZAI_API_KEY === undefined && cfg.ZAI_API_KEY_FILE === undefined) {
     log.warn("ZAI_API_KEY is not set: pass-through mode, each client's own key is forwarded to Z.AI");
   }
   let proxy: Awaited<ReturnType<typeof buildProxy>>;
@@ -79,10 +79,17 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (sig: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: stop waiting for load balancers, close the listener now.
+      proxy.http.endDelay();
+      return;
+    }
     stopping = true;
-    log.info({ signal: sig, timeoutMs: cfg.SHUTDOWN_TIMEOUT }, 'Shutting down: draining in-flight requests');
-    proxy.shutdown(cfg.SHUTDOWN_TIMEOUT).then(
+    log.info(
+      { signal: sig, delayMs: cfg.SHUTDOWN_DELAY, timeoutMs: cfg.SHUTDOWN_TIMEOUT },
+      'Shutting down: draining in-flight requests',
+    );
+    proxy.shutdown(cfg.SHUTDOWN_TIMEOUT, cfg.SHUTDOWN_DELAY).then(
       () => {
         log.info('Shutdown complete');
         process.exit(0);

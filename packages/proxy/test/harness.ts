@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { SignalListener } from '../src/upstream/signals.ts';
+import type { Schedule } from '../src/upstream/zai-key.ts';
 import type { Accounting } from '../src/usage/index.ts';
 
 export const ZAI_KEY = 'zai-secret-KEY-0123456789abcdef';
@@ -36,6 +37,8 @@ export interface StackOptions {
   admission?: Admission;
   /** Variables that need the simulated upstream's URL (applied after `env`). */
   simEnv?: (simUrl: string) => Record<string, string>;
+  /** Replaces the ZAI_API_KEY_FILE re-read timer (tests call the captured function). */
+  keySchedule?: Schedule;
 }
 
 /** A clock that never sleeps: records each requested wait and resolves at once (or rejects if aborted). */
@@ -92,6 +95,7 @@ export async function startProxy(sim: SimUpstream, o: StackOptions): Promise<Sta
     accounting: o.accounting,
     signalListeners: o.signals === undefined ? [] : [o.signals],
     admission: o.admission,
+    keySchedule: o.keySchedule,
   });
   const addr = await proxy.listen(0, '127.0.0.1');
   return {

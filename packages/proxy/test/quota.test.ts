@@ -252,7 +252,7 @@ describe('polling and admission', () => {
   test('the status line shows the gate of a real proxy, then says it is down', async () => {
     const s = await polledStack({ QUOTA_ENFORCEMENT_ENABLED: 'true' }, 'ok;five_hour_pct=37;weekly_pct=100');
     await afterFirstPoll(s);
-    const bin = fileURLToPath(new URL('../src/cli/zai-proxy.mjs', import.meta.url));
+    const bin = fileURLToPath(new URL('../../../bin/zai-proxy.mjs', import.meta.url));
     const cache = join(mkdtempSync(join(tmpdir(), 'statusline-')), 'c.json');
     const run = (url: string) =>
       new Promise<string>((resolve) =>

@@ -1,6 +1,8 @@
 /** @zai-proxy/testkit: a simulated Z.AI upstream for tests, benchmarks and the demo. */
 export type { CredentialKind, JournalEntry, ReportedUsage } from './journal.ts';
 export { MODEL_IDS } from './openai-responses.ts';
+export type { PrometheusOptions, PrometheusServer, PromSample, ScrapeJob } from './prometheus.ts';
+export { startPrometheus } from './prometheus.ts';
 export type { QuotaLimitType, RouteName, ScenarioName, ScenarioSpec, ZaiEnvelope } from './scenarios.ts';
 export { parseScenario, SCENARIO_NAMES, ScenarioError, validateScenario } from './scenarios.ts';
 export type { Scenario, SimOptions, SimUpstream } from './sim-upstream.ts';

@@ -152,7 +152,7 @@ test('totalsFromMetrics, proxyUrl, accountOf', () => {
 });
 
 describe('the command', () => {
-  const BIN = fileURLToPath(new URL('./zai-proxy.mjs', import.meta.url));
+  const BIN = fileURLToPath(new URL('../../../../bin/zai-proxy.mjs', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'statusline-'));
   let server: Server;
   let url = '';

@@ -39,9 +39,14 @@ export interface HttpServer {
   readonly server: Server;
   listen(port: number, host: string): Promise<AddressInfo>;
   inflight(): number;
+  /** True from the start of a drain: /readyz answers 503. */
   draining(): boolean;
-  /** Stops accepting, lets in-flight requests finish up to timeoutMs, then breaks them. */
-  drain(timeoutMs: number): Promise<void>;
+  /** Keeps serving for delayMs with readiness off (new requests still proxied, their connections
+   *  closed after the response), then stops accepting, lets in-flight requests finish up to
+   *  timeoutMs, then breaks them. */
+  drain(timeoutMs: number, delayMs?: number): Promise<void>;
+  /** Ends a drain's delay now (a second SIGTERM/SIGINT). */
+  endDelay(): void;
 }
 
 const UPLOAD_ERRORS = new Set(['BODY_TOO_LARGE', 'BODY_BUDGET_EXCEEDED', 'REQUEST_TIMEOUT']);
@@ -77,7 +82,9 @@ export function clientErrorResponse(code: string | undefined): string {
 export function createHttpServer(o: HttpServerOptions): HttpServer {
   const { log, routes, metrics, access } = o;
   let inflight = 0;
-  let draining = false;
+  let draining = false; // readiness off; requests still served during the delay
+  let closing = false; // the delay is over: new requests are refused
+  const delay = new AbortController();
   let aborting = false; // drain timeout reached: connections closed by the proxy, not by clients
   let idle: (() => void) | null = null;
 
@@ -104,7 +111,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       reject(req, res, route.surface, new GatewayError('HEADERS_TOO_LARGE'), start, route.label, route);
       return;
     }
-    if (draining) {
+    if (closing) {
       res.setHeader('connection', 'close');
       reject(
         req,
@@ -117,6 +124,8 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
       );
       return;
     }
+    // Served, but the client's next request opens a new connection, which reaches a ready pod.
+    if (draining) res.setHeader('connection', 'close');
     const client = o.auth.authenticate(req);
     if (client === null) {
       reject(req, res, route.surface, new GatewayError('UNAUTHORIZED'), start, route.label, route);
@@ -238,6 +247,7 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
     server,
     inflight: () => inflight,
     draining: () => draining,
+    endDelay: () => delay.abort(),
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -247,8 +257,10 @@ export function createHttpServer(o: HttpServerOptions): HttpServer {
         });
       });
     },
-    async drain(timeoutMs) {
+    async drain(timeoutMs, delayMs = 0) {
       draining = true;
+      if (delayMs > 0) await sleep(delayMs, undefined, { signal: delay.signal }).catch(() => {});
+      closing = true;
       server.close();
       server.closeIdleConnections();
       if (inflight === 0) return;
