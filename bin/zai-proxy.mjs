@@ -74,6 +74,8 @@ async function runOne(name) {
   }
   // The build info defaults to the package version; an image or operator may set it explicitly.
   process.env.ZAI_PROXY_VERSION ||= pkg.version;
+  // The service reads its own arguments (`--help`, `--version`): it gets none, not the command name.
+  process.argv = [process.argv[0], entry];
   await import(pathToFileURL(entry).href);
 }
 
