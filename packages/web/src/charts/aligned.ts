@@ -8,6 +8,8 @@ export interface SeriesDef {
   label: string;
   color: string;
   get: (s: Snapshot) => Num | undefined;
+  /** false: in the numbers table only, not drawn (a capacity far above the lines would flatten them). */
+  chart?: false;
 }
 
 export interface PlotSeries {

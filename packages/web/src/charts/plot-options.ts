@@ -21,9 +21,14 @@ export interface PlotSpec {
 }
 
 /** x tick labels: HH:MM, with the date when the ticks span more than a day. */
-function timeTicks(vals: number[]): string[] {
+export function timeTicks(vals: number[]): string[] {
   const span = vals.length > 1 ? vals[vals.length - 1]! - vals[0]! : 0;
-  return vals.map((v) => (span > 86_400 ? formatDateTime(v * 1000) : formatClock(v * 1000).slice(0, 5)));
+  const labels = vals.map((v) =>
+    span > 86_400 ? formatDateTime(v * 1000) : formatClock(v * 1000).slice(0, 5),
+  );
+  // ticks closer than the label's minute (a wide chart over 5 minutes): only the first of each minute
+  // is labelled, instead of 15:03 15:03 15:04 15:04
+  return labels.map((l, i) => (i > 0 && l === labels[i - 1] ? '' : l));
 }
 
 export function specKey(s: PlotSpec): string {

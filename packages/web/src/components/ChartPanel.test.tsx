@@ -224,6 +224,14 @@ describe('admission panels', () => {
     );
   });
 
+  it('MAX_WORKERS is in the numbers table but not drawn, so 256 does not flatten the other lines', () => {
+    one('concurrency', [full('production', 1000)]);
+    const drawn = FakePlot.instances[0]!.opts.series.map((x) => x.label);
+    expect(drawn).toEqual(['time', 'in flight', 'adaptive limit', 'queued']);
+    expect(FakePlot.instances[0]!.data).toHaveLength(4);
+    expect(latest(/^MAX_WORKERS/)).toHaveTextContent('10');
+  });
+
   it('an older server without the admission fields: the lines it has, dashes for the rest', () => {
     const old = { ...full('production', 1000), concurrency_limit: undefined, queue_depth: undefined };
     one('concurrency', [old]);

@@ -45,7 +45,19 @@ export function ChartPanel({ def, status, data, version, window }: ChartPanelPro
     const head = def.headline
       ? summarize(alignSeries(data, [def.headline]).data, alignSeries(data, [def.headline]).series)
       : null;
-    return { ...aligned, defs, rows, head, windowed, any: rows.some((r) => r.points > 0), total: all.length };
+    const drawn = aligned.series.flatMap((p, i) =>
+      p.def.chart === false ? [] : [{ p, y: aligned.data[i + 1]! }],
+    );
+    return {
+      series: drawn.map((d) => d.p),
+      data: [aligned.data[0], ...drawn.map((d) => d.y)] as typeof aligned.data,
+      defs: defs.filter((d) => d.chart !== false),
+      rows,
+      head,
+      windowed,
+      any: rows.some((r) => r.points > 0),
+      total: all.length,
+    };
   }, [def, data, version]);
 
   let state: PanelState;

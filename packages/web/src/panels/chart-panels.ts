@@ -196,10 +196,11 @@ export const CHART_PANELS: readonly ChartPanelDef[] = [
     title: 'Concurrency and queue',
     format: formatCount,
     missing: 'No concurrency figures in this range.',
-    note: 'In flight counts requests inside the proxy, queued ones included; the adaptive limit caps attempts in flight to Z.AI.',
+    note: 'In flight counts requests inside the proxy, queued ones included, up to MAX_WORKERS (in the numbers below); the adaptive limit caps attempts in flight to Z.AI.',
     series: [
       { key: 'inflight', label: 'in flight', color: PALETTE.blue, get: (s) => s.concurrent_requests },
-      { key: 'max', label: 'MAX_WORKERS', color: PALETTE.slate, get: (s) => s.max_workers },
+      // MAX_WORKERS (256 by default) would flatten the other lines to the floor: table only
+      { key: 'max', label: 'MAX_WORKERS', color: PALETTE.slate, get: (s) => s.max_workers, chart: false },
       { key: 'adaptive', label: 'adaptive limit', color: PALETTE.orange, get: (s) => s.concurrency_limit },
       { key: 'queue', label: 'queued', color: PALETTE.purple, get: (s) => s.queue_depth },
     ],
