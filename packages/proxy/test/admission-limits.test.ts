@@ -58,6 +58,44 @@ describe('default settings against an account capped at 3 in flight', () => {
   });
 });
 
+describe('a 1302 is requeued, not retried, with the defaults (quota gate on) and MAX_RETRIES=0', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ env: { MAX_RETRIES: '0' } });
+  });
+  after(() => s.close());
+
+  // The quota gate wraps admission; it once hid admission's "1302s go back in line", so every
+  // 1302 took the retry policy and, with no retries left, reached the client as a 429.
+  test('two 1302s then ok: the client gets the 200, Z.AI saw three attempts, no retry counted', async () => {
+    s.sim.enqueue('zai_error;status=429;code=1302', 'zai_error;status=429;code=1302', 'ok');
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(MESSAGE),
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    await r.text();
+    assert.equal(s.sim.journal.length, 3);
+    const text = await s.metricsText();
+    assert.match(text, /zai_proxy_zai_errors_total\{[^}]*code="1302"[^}]*\} 2/);
+    assert.doesNotMatch(text, /zai_proxy_retry_attempts_total\{reason="429"/);
+  });
+
+  test('16 concurrent streams against an account capped at 3: none sees a 1302', async () => {
+    s.sim.reset();
+    s.sim.setMaxInFlight(3);
+    const sdk = new Anthropic({ apiKey: 'client', baseURL: s.url, maxRetries: 0, defaultHeaders: STREAM });
+    for (let w = 0; w < 3; w++) {
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, () => sdk.messages.stream({ ...MESSAGE }).finalMessage()),
+      );
+      const failed = results.filter((x) => x.status === 'rejected').map((x) => String(x.reason));
+      assert.deepEqual(failed, [], `wave ${w + 1}`);
+    }
+  });
+});
+
 describe('refusals', () => {
   test('a full queue answers 503 overloaded with Retry-After and x-should-retry, in both envelopes', async () => {
     const s = await startStack({ env: { CONCURRENCY_INITIAL: '1', CONCURRENCY_MAX: '1', MAX_QUEUE: '0' } });

@@ -64,6 +64,9 @@ export function withQuotaGate(inner: Admission, h: QuotaGateHooks): Admission {
       return probe(req, signal, account);
     },
     health: () => inner.health(),
+    // The attempt loop asks the outermost admission whether a 1302 goes back in line; without this
+    // the gate hid it and every 1302 took the retry policy (with MAX_RETRIES=0: to the client).
+    ...(inner.requeuesConcurrency !== undefined ? { requeuesConcurrency: inner.requeuesConcurrency } : {}),
     close: () => inner.close?.() ?? Promise.resolve(),
   };
 }
