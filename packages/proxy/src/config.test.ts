@@ -100,6 +100,17 @@ describe('config', () => {
     );
     assert.equal(c.RATE_LIMIT_PROBE_INTERVAL, 10);
     assert.equal(c.RATE_LIMIT_STATE_MAX_AGE, 6 * 3_600_000);
+    // One state file per instance: two proxies on one host (different ports) never share one,
+    // whether the variable is unset or empty; PORT=0 names no instance, so memory only.
+    const stateFile = (env: Record<string, string>) => loadConfig(env).RATE_LIMIT_STATE_FILE;
+    assert.equal(stateFile({}), '/tmp/zai-proxy/admission-state-8080.json');
+    assert.notEqual(stateFile({ PORT: '8081' }), stateFile({ PORT: '8082' }));
+    assert.equal(
+      stateFile({ PORT: '8081', RATE_LIMIT_STATE_FILE: '' }),
+      '/tmp/zai-proxy/admission-state-8081.json',
+    );
+    assert.equal(stateFile({ PORT: '8081', RATE_LIMIT_STATE_FILE: '/var/lib/s.json' }), '/var/lib/s.json');
+    assert.equal(stateFile({ PORT: '0' }), null);
     assert.equal(loadConfig({ RATE_LIMIT_STATE_MAX_AGE: '30m' }).RATE_LIMIT_STATE_MAX_AGE, 1_800_000);
     assert.equal(loadConfig({ RATE_LIMIT_CEILING_ALPHA: '1.0' }).RATE_LIMIT_CEILING_ALPHA, 1);
     const bad: [string, string][] = [

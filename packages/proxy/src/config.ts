@@ -256,8 +256,8 @@ const Env = z.object({
   RATE_LIMIT_CEILING_ALPHA: opt(z.coerce.number().gt(0).max(1).default(0.3)),
   RATE_LIMIT_HOLD_MARGIN: opt(z.coerce.number().gt(0).lt(1).default(0.02)),
   RATE_LIMIT_PROBE_INTERVAL: int(10, 0), // clean 30 s windows between probes; 0 disables probing
-  // Writable by any user; the Go proxy's /var/lib/zai-proxy/ceiling.json needed root or a volume.
-  RATE_LIMIT_STATE_FILE: str('/tmp/zai-proxy/admission-state.json'),
+  // Unset: defaultStateFile(PORT), resolved in loadConfig.
+  RATE_LIMIT_STATE_FILE: opt(z.string().optional()),
   RATE_LIMIT_STATE_MAX_AGE: duration(6 * 3_600_000, 0), // 6 h
   REDIS_URL: opt(
     z
@@ -283,7 +283,20 @@ const Env = z.object({
   ZAI_PROXY_BUILD_TIME: str('unknown'),
 });
 
-export type Config = Readonly<z.infer<typeof Env>>;
+export type Config = Readonly<
+  Omit<z.infer<typeof Env>, 'RATE_LIMIT_STATE_FILE'> & {
+    /** The state file, or null for learned limits kept in memory only (PORT=0 without a file). */
+    RATE_LIMIT_STATE_FILE: string | null;
+  }
+>;
+
+/** RATE_LIMIT_STATE_FILE when unset: one file per listen port, so two proxies on one host never
+ *  restore each other's learned limits (one shared default file made them do so). Under /tmp, writable
+ *  by any user (the Go proxy's /var/lib/zai-proxy/ceiling.json needed root or a volume). PORT=0 (any
+ *  free port) names no instance that a next run could be: its limits stay in memory. */
+export function defaultStateFile(port: number): string | null {
+  return port === 0 ? null : `/tmp/zai-proxy/admission-state-${port}.json`;
+}
 
 /** Every environment variable the proxy reads (docs are checked against this list). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(Env.shape);
@@ -339,7 +352,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ),
     );
   }
-  return Object.freeze(c);
+  return Object.freeze({ ...c, RATE_LIMIT_STATE_FILE: c.RATE_LIMIT_STATE_FILE ?? defaultStateFile(c.PORT) });
 }
 
 /** The process environment with a `.env` file in `dir` under it: variables already set win. A
