@@ -176,6 +176,10 @@ const counts = {
 const bump = (o: Record<string, number>, k: string) => {
   o[k] = (o[k] ?? 0) + 1;
 };
+/** When the injected 1308s went out and when the quota gate's own 429s came back (s since start):
+ *  whether the gate held the account closed past the reset the 1308 named (3 s). */
+const quota = { injectedAtSec: [] as number[], gateRefusals: 0, firstRefusalSec: -1, lastRefusalSec: -1 };
+const sinceStart = () => Math.round((Date.now() - t0) / 100) / 10;
 
 function one(base: string, k: Kind): Promise<string> {
   const api: Api = k.api ?? (rand() < 0.5 ? 'anthropic' : 'openai');
@@ -294,7 +298,14 @@ await Promise.all(
       const k = pick();
       bump(counts.byKind, k.name);
       counts.requests++;
-      bump(counts.seen, await one(proxy.url, k));
+      if (k.name === 'zai_429_quota') quota.injectedAtSec.push(sinceStart());
+      const seen = await one(proxy.url, k);
+      bump(counts.seen, seen);
+      if (seen === '429 quota' && k.name !== 'zai_429_quota') {
+        quota.gateRefusals++;
+        if (quota.firstRefusalSec < 0) quota.firstRefusalSec = sinceStart();
+        quota.lastRefusalSec = sinceStart();
+      }
     }
   }),
 );
@@ -330,6 +341,7 @@ const summary = {
   faultsInjected: Object.fromEntries(Object.entries(counts.byKind).filter(([k]) => !k.startsWith('ok'))),
   healthy: Object.fromEntries(Object.entries(counts.byKind).filter(([k]) => k.startsWith('ok'))),
   seenByClients: counts.seen,
+  quota,
   start: first,
   end: last,
   peakRssMB: Math.max(...samples.map((s) => s.rssBytes)) / 1048576,
@@ -347,6 +359,11 @@ console.log(
 );
 console.log(`faults injected: ${JSON.stringify(summary.faultsInjected)}`);
 console.log(`what clients saw: ${JSON.stringify(counts.seen)}`);
+if (quota.injectedAtSec.length > 0)
+  console.log(
+    `quota: 1308 (reset 3 s ahead) injected at ${quota.injectedAtSec.join(', ')} s; ${quota.gateRefusals} gate 429s` +
+      (quota.gateRefusals > 0 ? ` from ${quota.firstRefusalSec} s to ${quota.lastRefusalSec} s` : ''),
+  );
 console.log(
   `proxy RSS ${mb(first.rssBytes)} → ${mb(last.rssBytes)} (peak ${summary.peakRssMB.toFixed(1)} MB); heap ${mb(first.heapUsedBytes)} → ${mb(last.heapUsedBytes)}`,
 );
