@@ -96,7 +96,10 @@ describe('quota gate through the proxy', () => {
     assert.equal(h.quota.gate.closed[0].source, 'zai');
     const metrics = await s.metricsText();
     assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_rejections_total'), 5);
-    assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_open', { window: 'unknown' }), 0);
+    // The 1308 names its window ("Usage limit reached for 5 hour"): the gate closes that one.
+    assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_open', { window: 'five_hour' }), 0);
+    assert.equal(sumSamples(metrics, 'zai_proxy_quota_gate_open', { window: 'unknown' }), 1);
+    assert.equal(h.quota.gate.closed[0].window, 'five_hour');
     // A second before the reset the gate is still closed; at the reset traffic resumes.
     clock.advance(H - 1000);
     assert.deepEqual(await refused(s, 1), [1]);
@@ -105,7 +108,7 @@ describe('quota gate through the proxy', () => {
     const next = await post(s);
     assert.equal(next.status, 200);
     assert.equal(s.sim.journal.length, 1);
-    assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_quota_gate_open', { window: 'unknown' }), 1);
+    assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_quota_gate_open', { window: 'five_hour' }), 1);
   });
 
   test('1310 with the reset only in its message text (UTC+8): gated until that instant', async () => {

@@ -71,12 +71,12 @@ export function withQuotaGate(inner: Admission, h: QuotaGateHooks): Admission {
   };
 }
 
-/** Closes the gate on Z.AI's quota answers. */
+/** Closes the gate on Z.AI's quota answers, for the window the answer named ('unknown' if none). */
 export function quotaSignalListener(
   onAnswer: (account: string, window: GateWindow, resetAtMs: number | null) => void,
 ): SignalListener {
   return (s) => {
     if (s.type !== 'zai_error' || s.class !== 'quota') return;
-    onAnswer(accountOf(s.client), 'unknown', s.resetAtMs);
+    onAnswer(accountOf(s.client), s.quotaWindow ?? 'unknown', s.resetAtMs);
   };
 }

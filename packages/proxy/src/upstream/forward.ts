@@ -187,6 +187,7 @@ export async function forward(x: Exchange, d: ForwardDeps, fallback?: StatusFall
         class: zai.class,
         code: zai.code,
         resetAtMs: zai.resetAtMs,
+        quotaWindow: zai.quotaWindow,
         client: x.client,
         feedRateLimiter: decision.feedRateLimiter,
       });

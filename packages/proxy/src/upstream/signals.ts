@@ -1,7 +1,7 @@
 // Classified upstream outcomes, published once per attempt for the modules that pace traffic
 // (rate limiter, concurrency limiter, quota gate). The attempt loop publishes; listeners subscribe.
 import type { ClientIdentity } from '../http/auth.ts';
-import type { ZaiErrorClass } from './zai-classifier.ts';
+import type { QuotaWindow, ZaiErrorClass } from './zai-classifier.ts';
 
 /** An upstream outcome other modules react to. */
 export type UpstreamSignal =
@@ -12,6 +12,8 @@ export type UpstreamSignal =
       class: ZaiErrorClass;
       code: string | null;
       resetAtMs: number | null;
+      /** The quota window a quota-class answer named (`Usage limit reached for 5 hour`), if any. */
+      quotaWindow?: QuotaWindow | null;
       /** Who sent the request: in pass-through mode, whose Z.AI account answered. */
       client: ClientIdentity;
       /** A frequency/unknown 429: the rate limiter's backoff input. */
