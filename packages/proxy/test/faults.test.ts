@@ -359,10 +359,12 @@ describe('client abort at every phase: no upstream attempt after the client left
     assert.equal(after, 0);
   });
 
+  // A 1303 (frequency): the retry policy waits its Retry-After. (A 1302 is requeued by admission at
+  // once, without a wait, so it cannot stand for this phase.)
   test('waiting to retry (a 429 with Retry-After)', async () => {
     const { before, after } = await abortWhen(
       s,
-      'zai_error;status=429;code=1302;retry_after_header=30',
+      'zai_error;status=429;code=1303;retry_after_header=30',
       'glm-4.6',
       () => s.sim.journal.length === 1,
     );

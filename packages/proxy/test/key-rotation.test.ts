@@ -91,7 +91,8 @@ describe('key rotation through ZAI_API_KEY_FILE', () => {
 
   test('a request rotated between its attempts retries with the key it started with', async () => {
     s.sim.reset();
-    s.sim.enqueue('zai_error;code=1302', 'ok');
+    // A 1303 is retried after a back-off (a 1302 would be requeued by admission, without a wait).
+    s.sim.enqueue('zai_error;code=1303', 'ok');
     onRetryWait = () => rotate('zai-KEY-three');
     const r = await post(s.url, null);
     assert.equal(r.status, 200);
