@@ -139,7 +139,9 @@ test("a 1302 seen by one replica cuts the other's limit", async () => {
   assert.deepEqual(await wave([a], 6), []); // only a meets the new cap
   const hb = await concurrency(b);
   assert.ok(hb.limit < before, `b's limit ${hb.limit} fell from ${before} without b meeting a 1302`);
-  assert.ok(hb.limit <= 1, `b's limit ${hb.limit} ≤ the new cap`);
+  // What was learned is the hold; the limit may stand one above it while a probe is on (after
+  // CONCURRENCY_PROBE_ROUNDS clean rounds, which requeued 1302s reach within the wave).
+  assert.ok(hb.hold <= 1, `b's hold ${hb.hold} ≤ the new cap (limit ${hb.limit})`);
   sim.setMaxInFlight(CAP);
 });
 
