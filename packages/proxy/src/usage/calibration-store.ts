@@ -1,7 +1,10 @@
-// The calibration snapshot in a small JSON state file. There is no shared state store yet; this is
-// the in-process default, behind the CalibrationStore interface that a later store can implement.
+// Where the calibration snapshot is kept: by default one document of the proxy's state store (the
+// admission state file, or Redis shared by the replicas, which learn the same ratios); or a JSON file
+// of its own when TOKEN_CALIBRATION_STATE_FILE names one.
+
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { StateStore } from '../admission/state-store.ts';
 import type { CalibrationSnapshot, CalibrationStore } from './token-calibration.ts';
 
 /** A store in one JSON file, written atomically (temporary file, then rename). A missing or
@@ -27,5 +30,13 @@ export function fileCalibrationStore(path: string): CalibrationStore {
       await writeFile(tmp, `${JSON.stringify(snapshot)}\n`, 'utf8');
       await rename(tmp, path);
     },
+  };
+}
+
+/** The snapshot as one document of the state store. */
+export function stateCalibrationStore(store: StateStore, key = 'token-calibration'): CalibrationStore {
+  return {
+    load: () => store.get(key),
+    save: (snapshot) => store.set(key, snapshot),
   };
 }
