@@ -11,6 +11,7 @@ import { glmInputTokens } from '@zai-proxy/testkit';
 import { codingTurn } from '../src/usage/fixtures/coding-turns.ts';
 import { createTokenCounter, estimateInputTokens } from '../src/usage/index.ts';
 import { fakeClock, json, type Stack, startStack } from './harness.ts';
+import { startRedisServer } from './redis-server.ts';
 
 const HOUR = 3_600_000;
 const UNSUPPORTED = { 'x-sim-scenario': 'count_tokens_unsupported' };
@@ -164,6 +165,45 @@ describe('count_tokens: calibration kept in the proxy state store by default', (
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('count_tokens: calibration shared through Redis', () => {
+  test('with REDIS_URL the ratios are a Redis document: a new replica starts calibrated', async () => {
+    const redis = await startRedisServer();
+    const env = { TOKEN_CALIBRATION_INTERVAL: '0', REDIS_URL: redis.url };
+    let s = await startStack({ env, sim: { tokenModel: 'glm' } });
+    try {
+      for (let n = 0; n < 6; n++) {
+        const r = await fetch(`${s.url}/v1/messages`, {
+          method: 'POST',
+          body: JSON.stringify(codingTurn(8, n)),
+        });
+        assert.equal(r.status, 200);
+        await r.arrayBuffer();
+      }
+      await until(
+        async () =>
+          sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', {
+            estimate: 'raw',
+          }) === 6,
+      );
+      await s.close(); // saves the ratios to Redis before the store disconnects
+      s = await startStack({ env, sim: { tokenModel: 'glm' } });
+      assert.ok(
+        s.logs.some((l) => l.includes('in Redis: restored 1 model ratio(s)')),
+        s.logs.filter((l) => /calibration/i.test(l)).join(''),
+      );
+      const r = await count(s, codingTurn(9, 0), UNSUPPORTED);
+      assert.equal(
+        r.headers.get('x-token-source'),
+        'estimate-calibrated',
+        'calibrated from the first answer',
+      );
+    } finally {
+      await s.close();
+      await redis.close();
     }
   });
 });

@@ -4,6 +4,7 @@
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StateStore } from '../admission/state-store.ts';
 import type { CalibrationSnapshot, CalibrationStore } from './token-calibration.ts';
 
@@ -33,10 +34,23 @@ export function fileCalibrationStore(path: string): CalibrationStore {
   };
 }
 
-/** The snapshot as one document of the state store. */
+const LOAD_TRIES = 10;
+const LOAD_RETRY_MS = 200; // 10 × 200 ms: about Redis's connect timeout
+
+/** The snapshot as one document of the state store. At startup a Redis store is still connecting
+ *  (it refuses commands until then): the load retries for about two seconds, then starts afresh. */
 export function stateCalibrationStore(store: StateStore, key = 'token-calibration'): CalibrationStore {
   return {
-    load: () => store.get(key),
+    async load() {
+      for (let i = 1; ; i++) {
+        try {
+          return await store.get(key);
+        } catch {
+          if (i >= LOAD_TRIES) return null; // Redis down: learn afresh, save once it is back
+          await sleep(LOAD_RETRY_MS);
+        }
+      }
+    },
     save: (snapshot) => store.set(key, snapshot),
   };
 }
