@@ -53,7 +53,7 @@ function rig() {
     /** Admitted (true), or the 429's error. */
     async ask(c: ClientIdentity): Promise<true | GatewayError> {
       try {
-        (await admission.acquire(req(c), new AbortController().signal)).release();
+        (await admission.acquire(req(c), new AbortController().signal)).release({ type: 'ok' }, 0);
         return true;
       } catch (err) {
         if (err instanceof GatewayError) return err;
