@@ -220,7 +220,7 @@ export function proxySideTable(phases: Phase[]): string {
 }
 
 /** Headline ratios of `t` against `base`, paired per round, on one line. */
-function ratioLineFor(c1: Phase[], cN: Phase[], base: string, t: string): string {
+export function ratioLineFor(c1: Phase[], cN: Phase[], base: string, t: string): string {
   const parts: string[] = [];
   for (const p of c1) {
     const v = summarize(p, [base, t])[1]!.vsBase!;
