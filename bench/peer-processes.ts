@@ -13,6 +13,8 @@ import { BENCH_KEY, type Child } from './child-processes.ts';
 import type { Api } from './request-fixtures.ts';
 
 const READY_TIMEOUT_MS = 30_000;
+// zai-proxy rebuilds dist/ (the web UI included) before it starts when the sources are newer.
+const BUILD_AND_READY_TIMEOUT_MS = 240_000;
 const STOP_TIMEOUT_MS = 3_000;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,8 +63,13 @@ export function procStats(pid: number): ChildStats {
   return { cpuUs, rssBytes: rssKb * 1024, maxRssKb: hwmKb };
 }
 
-async function waitHttp(name: string, url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+async function waitHttp(
+  name: string,
+  url: string,
+  child: ChildProcess,
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name}: exited with ${child.exitCode} before serving`);
     try {
@@ -73,7 +80,7 @@ async function waitHttp(name: string, url: string, child: ChildProcess): Promise
     }
   }
   child.kill('SIGKILL');
-  throw new Error(`${name}: not serving ${url} after ${READY_TIMEOUT_MS} ms`);
+  throw new Error(`${name}: not serving ${url} after ${timeoutMs} ms`);
 }
 
 function asChild(name: string, url: string, child: ChildProcess, cleanup = () => {}): Child {
@@ -227,6 +234,6 @@ export async function startProductionProxy(
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitHttp(name, `${url}/healthz`, child);
+  await waitHttp(name, `${url}/healthz`, child, BUILD_AND_READY_TIMEOUT_MS);
   return asChild(name, url, child);
 }

@@ -153,7 +153,8 @@ const progress = (msg: string) =>
 const stopClients = () => clients?.stop();
 function killAll(): void {
   stopClients();
-  for (const c of children) c.process.kill('SIGKILL');
+  // nginx's master stops its workers on SIGTERM; killed outright, it would leave them behind.
+  for (const c of children) c.process.kill(c.name === 'nginx' ? 'SIGTERM' : 'SIGKILL');
 }
 setTimeout(() => {
   process.stderr.write(`suite: over its ${PLAN.budgetSec} s budget, stopping\n`);
