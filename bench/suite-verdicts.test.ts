@@ -59,7 +59,7 @@ test('a step the direct upstream fails does not count: the load generator is the
   });
 });
 
-test('RSS slope per stream over the passed steps only', () => {
+test('RSS slope per stream over the steps where no stream failed', () => {
   assert.equal(
     slope([
       { x: 0, y: 1 },
@@ -74,9 +74,11 @@ test('RSS slope per stream over the passed steps only', () => {
     step('direct', 200, 1),
     step('proxy', 200, 1, 0, 62), // 2 MiB per 100 streams
     step('direct', 300, 1),
-    step('proxy', 300, 50, 0, 90), // failed: left out
+    step('proxy', 300, 50, 0, 64), // late, but every stream open: counted
+    step('direct', 400, 1),
+    step('proxy', 400, 1, 7, 90), // streams failed: left out
   ];
-  assert.equal(rssSlope(steps, 'proxy', 'direct', 10), (2 * 1024 * 1024) / 100);
+  assert.equal(rssSlope(steps, 'proxy'), (2 * 1024 * 1024) / 100);
 });
 
 const measured = (over: Partial<Measured> = {}): Measured => ({

@@ -72,11 +72,14 @@ export function slope(points: ReadonlyArray<{ x: number; y: number }>): number {
   return points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
 }
 
-/** RSS bytes per open stream of `target`, over the steps it passed. */
-export function rssSlope(steps: readonly CapacityStep[], target: string, direct: string, boundMs: number) {
+/**
+ * RSS bytes per open stream of `target`, over its steps where every stream stayed open (no errors):
+ * late events do not change what an open stream holds.
+ */
+export function rssSlope(steps: readonly CapacityStep[], target: string): number {
   return slope(
     steps
-      .filter((s) => s.target === target && s.rssBytes !== undefined && stepPasses(steps, s, direct, boundMs))
+      .filter((s) => s.target === target && s.rssBytes !== undefined && s.errors === 0)
       .map((s) => ({ x: s.n, y: s.rssBytes! })),
   );
 }
