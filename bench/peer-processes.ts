@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildStats } from './child-control.ts';
-import { BENCH_KEY, type Child } from './child-processes.ts';
+import { baseEnv, type Child, proxyEnv } from './child-processes.ts';
 import type { Api } from './request-fixtures.ts';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -174,7 +174,7 @@ export async function startPortkey(): Promise<Child> {
   const port = await freePort();
   const child = spawn(process.execPath, [PORTKEY_SERVER, `--port=${port}`, '--headless'], {
     cwd: PORTKEY_DIR,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production' },
+    env: { ...baseEnv(), NODE_ENV: 'production' },
     stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'], // its banner and spinner
   });
   const url = `http://127.0.0.1:${port}`;
@@ -215,21 +215,7 @@ export async function startProductionProxy(
       'proxy',
     ],
     {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DELAY: '0',
-        ZAI_API_KEY: BENCH_KEY,
-        ZAI_TARGET_URL: `${simUrl}/api/anthropic`,
-        ZAI_OPENAI_TARGET_URL: `${simUrl}/api/paas/v4`,
-        TOKEN_COUNTING_ENABLED: 'false',
-        CONCURRENCY_ENABLED: 'false',
-        RATE_LIMIT_ENABLED: 'false',
-        ...env,
-      },
+      env: { ...baseEnv(), ...proxyEnv(simUrl, { PORT: String(port), SHUTDOWN_DELAY: '0', ...env }) },
       stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'],
     },
   );

@@ -13,11 +13,14 @@ import { type Clock, cannon } from './load-drivers.ts';
 import {
   c1Table,
   cNTable,
+  f0,
+  f2,
   type Phase,
   proxySideTable,
   ratioLineFor,
   summarize,
   type TargetSummary,
+  table,
 } from './overhead-report.ts';
 import {
   findNginx,
@@ -344,19 +347,7 @@ async function memoryPhase(t: BenchTarget): Promise<MemoryResult> {
 
 // --- report ---
 
-const f0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toString() : '-');
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
-
-function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
 
 function streamingTable(rounds: Array<Record<string, StreamCell>>, names: readonly string[]): string {
   const med = (t: string, k: keyof StreamCell) => median(rounds.map((r) => r[t]![k]));
