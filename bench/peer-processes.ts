@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,8 @@ export const NGINX_WORKERS = 1;
 
 /** A port that was free a moment ago, for a server that cannot be told to take port 0. */
 export async function freePort(): Promise<number> {
-  const s = createServer();
+  // A bare node:net listener, opened and closed at once: a port probe, not a server that serves.
+  const s = new Server();
   s.listen(0, '127.0.0.1');
   await once(s, 'listening');
   const port = (s.address() as { port: number }).port;
