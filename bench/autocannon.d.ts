@@ -10,6 +10,8 @@ declare module 'autocannon' {
     connections?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests to send in all; overrides duration. */
+    amount?: number;
     /** Seconds per request. */
     timeout?: number;
     pipelining?: number;

@@ -54,7 +54,7 @@ function ask(child: ChildProcess, name: string, type: string, id: number): Promi
 }
 
 /** Environment a child may inherit: enough for node and tsx to run, nothing that configures the proxy. */
-function baseEnv(): Record<string, string> {
+export function baseEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     const v = process.env[k];
@@ -141,9 +141,13 @@ export function startProxyChild(
 ): Promise<Child> {
   const script =
     tree === undefined ? './proxy-process.ts' : `${tree.replace(/\/+$/, '')}/bench/proxy-process.ts`;
-  return startChild(name, script, {
+  return startChild(name, script, proxyEnv(simUrl, { PORT: '0', ...env }));
+}
+
+/** A bench proxy's environment: in front of the sim, at warn, features off, then `env` on top. */
+export function proxyEnv(simUrl: string, env: Record<string, string>): Record<string, string> {
+  return {
     HOST: '127.0.0.1',
-    PORT: '0',
     LOG_LEVEL: 'warn',
     ZAI_API_KEY: BENCH_KEY,
     ZAI_TARGET_URL: `${simUrl}/api/anthropic`,
@@ -154,5 +158,5 @@ export function startProxyChild(
     CONCURRENCY_ENABLED: 'false',
     RATE_LIMIT_ENABLED: 'false',
     ...env,
-  });
+  };
 }

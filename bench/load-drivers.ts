@@ -2,7 +2,7 @@
 // and autocannon at fixed concurrency (throughput), all timed in this process.
 import autocannon from 'autocannon';
 import { Client } from 'undici';
-import type { Target, Workload } from './request-fixtures.ts';
+import { requestHeaders, type Target, type Workload } from './request-fixtures.ts';
 import { p50p99 } from './sample-stats.ts';
 
 const REQUEST_TIMEOUT_MS = 10_000; // 10 s: a bench request that slow is a failure, not a sample
@@ -36,6 +36,7 @@ export async function sequential(
 ): Promise<SeqResult> {
   const samples = new Float64Array(n);
   const path = t.paths[w.api];
+  const headers = requestHeaders(t, w);
   let ok = 0;
   let errors = 0;
   for (let i = 0; i < n; i++) {
@@ -44,7 +45,7 @@ export async function sequential(
     let bytes = 0;
     let status = 0;
     try {
-      const r = await client.request({ method: 'POST', path, headers: w.headers, body: w.body });
+      const r = await client.request({ method: 'POST', path, headers, body: w.body });
       status = r.statusCode;
       for await (const chunk of r.body) {
         if (bytes === 0) tFirst = process.hrtime.bigint();
@@ -75,22 +76,26 @@ export interface CannonResult {
   errors: number;
 }
 
-/** autocannon for `durationSec` at `connections`, keep-alive, one request in flight per connection. */
+/**
+ * autocannon for `durationSec` (or, given `amount`, until that many requests are done) at
+ * `connections`, keep-alive, one request in flight per connection.
+ */
 export async function cannon(
   t: Target,
   w: Workload,
   connections: number,
   durationSec: number,
+  amount?: number,
 ): Promise<CannonResult> {
   const latencies: number[] = [];
   let bad = 0;
   const inst = autocannon({
     url: t.origin + t.paths[w.api],
     method: 'POST',
-    headers: { ...w.headers },
+    headers: requestHeaders(t, w),
     body: w.body,
     connections,
-    duration: durationSec,
+    ...(amount === undefined ? { duration: durationSec } : { amount }),
     timeout: REQUEST_TIMEOUT_MS / 1000,
   });
   inst.on('response', (_client, status, _bytes, ms) => {

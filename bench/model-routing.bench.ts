@@ -88,18 +88,34 @@ for (const [name, body] of [
   ['bench body', ANTHROPIC_JSON.body],
   ['Claude Code-sized body', CLAUDE_CODE],
 ] as const) {
-  // One exchange, reset to the client's request before each call (three assignments).
+  const parse = perCallUs(() => JSON.parse(body.toString('utf8')));
+  // A body read with a declared length has room past its end (readBody), and the model is spliced
+  // in place; without one (a chunked upload) the splice copies the body. Each call starts from the
+  // client's request: for the in-place case that means copying the body back, timed alone and
+  // subtracted.
   const x = exchange(body);
   const model = x.model;
-  const route = perCallUs(() => {
+  const copied = perCallUs(() => {
     x.body = body;
+    x.bodyEditRoom = false;
     x.model = model;
     x.requestedModel = null;
     routing.route(x);
   });
-  const parse = perCallUs(() => JSON.parse(body.toString('utf8')));
+  const room = Buffer.allocUnsafeSlow(body.length + 64);
+  const view = room.subarray(0, body.length);
+  const restore = perCallUs(() => body.copy(room));
+  const inPlace =
+    perCallUs(() => {
+      body.copy(room);
+      x.body = view;
+      x.bodyEditRoom = true;
+      x.model = model;
+      x.requestedModel = null;
+      routing.route(x);
+    }) - restore;
   console.log(
-    `${name} (${body.length} B): route ${route.toFixed(1)} µs, JSON.parse ${parse.toFixed(1)} µs, route ÷ parse ×${(route / parse).toFixed(2)}`,
+    `${name} (${body.length} B): JSON.parse ${parse.toFixed(1)} µs; route in place ${inPlace.toFixed(1)} µs ×${(inPlace / parse).toFixed(2)} of the parse; route copying ${copied.toFixed(1)} µs ×${(copied / parse).toFixed(2)}`,
   );
 }
 await proxy.shutdown(0);

@@ -118,11 +118,12 @@ export function proxySideRows(p: Phase): ProxySideRow[] {
   return rows;
 }
 
-const f0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toString() : '-');
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+export const f0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toString() : '-');
+export const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 const signed = (v: number, fmt: (v: number) => string) => (v >= 0 ? `+${fmt(v)}` : fmt(v));
 
-function table(head: string[], rows: string[][]): string {
+/** Columns padded to their widest cell: the first two left-aligned, the rest right-aligned. */
+export function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
@@ -220,7 +221,7 @@ export function proxySideTable(phases: Phase[]): string {
 }
 
 /** Headline ratios of `t` against `base`, paired per round, on one line. */
-function ratioLineFor(c1: Phase[], cN: Phase[], base: string, t: string): string {
+export function ratioLineFor(c1: Phase[], cN: Phase[], base: string, t: string): string {
   const parts: string[] = [];
   for (const p of c1) {
     const v = summarize(p, [base, t])[1]!.vsBase!;

@@ -12,6 +12,8 @@ const SCRAPE_TIMEOUT_MS = 5_000;
 /** A target and, when it is a proxy, the child process behind it. */
 export interface BenchTarget extends Target {
   proxy: Child | null;
+  /** A process without zai-proxy's /metrics (nginx, Portkey): only its CPU time is read. */
+  foreign?: true;
 }
 
 interface ProxyTotals {
@@ -26,7 +28,8 @@ export interface ProxyMeter {
   result(): Pick<Phase, 'ownOverhead' | 'proxyCpuUsPerReq'>;
 }
 
-async function probe(p: Child): Promise<ProxyTotals> {
+async function probe(p: Child, foreign: boolean): Promise<ProxyTotals> {
+  if (foreign) return { hist: new Map(), cpuUs: (await p.stats()).cpuUs };
   const r = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
   const hist = readHistogram(await r.text(), OVERHEAD_METRIC, 'path');
   return { hist, cpuUs: (await p.stats()).cpuUs };
@@ -37,9 +40,9 @@ export function createProxyMeter(): ProxyMeter {
   return {
     async around(t, run) {
       if (t.proxy === null) return run();
-      const before = await probe(t.proxy);
+      const before = await probe(t.proxy, t.foreign === true);
       const out = await run();
-      const after = await probe(t.proxy);
+      const after = await probe(t.proxy, t.foreign === true);
       const prev = totals.get(t.name) ?? { hist: new Map(), cpuUs: 0 };
       totals.set(t.name, {
         hist: addHistograms(prev.hist, diffHistograms(after.hist, before.hist)),

@@ -5,20 +5,11 @@
 //        [--access-log] [--routing] [--budgets] [--baseline=<tree>]
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from 'undici';
-import { type Child, type SimChild, startProxyChild, startSimChild } from './child-processes.ts';
-import { type Clock, cannon, openClient, sequential } from './load-drivers.ts';
-import { jsonReport, type Phase, type RoundCell, textReport } from './overhead-report.ts';
-import { type BenchTarget, createProxyMeter } from './proxy-meter.ts';
-import {
-  ANTHROPIC_JSON,
-  ANTHROPIC_SSE,
-  DIRECT_PATHS,
-  OPENAI_JSON,
-  PROXY_PATHS,
-  type Workload,
-} from './request-fixtures.ts';
-import { p50p99 } from './sample-stats.ts';
+import { type Child, startProxyChild, startSimChild } from './child-processes.ts';
+import { jsonReport, type Phase, textReport } from './overhead-report.ts';
+import { c1Phase, type PhasePlan, throughputPhases } from './phases.ts';
+import type { BenchTarget } from './proxy-meter.ts';
+import { ANTHROPIC_JSON, ANTHROPIC_SSE, DIRECT_PATHS, OPENAI_JSON, PROXY_PATHS } from './request-fixtures.ts';
 
 const args = process.argv.slice(2);
 const flags = new Set(args);
@@ -54,19 +45,11 @@ const ADMISSION_ENV = {
 const ACCESS = flags.has('--access-log');
 const LOG_INFO = { LOG_LEVEL: 'info', BENCH_LOG_DEVNULL: '1' };
 
-interface Plan {
-  c1Rounds: number;
+interface Plan extends PhasePlan {
   /** Sequential requests per target per round: Anthropic JSON, Anthropic SSE (TTFB), OpenAI JSON. */
   jsonN: number;
   ttfbN: number;
   openaiN: number;
-  /** Sequential warm-up requests per target before each c=1 phase. */
-  warmN: number;
-  cNRounds: number;
-  /** Seconds: measured run, warm-up before each measured run, warm-up before the first round. */
-  cNSec: number;
-  cNWarmSec: number;
-  cNFirstWarmSec: number;
 }
 
 const PLAN: Plan = QUICK
@@ -126,99 +109,6 @@ async function getText(url: string): Promise<string> {
   return r.text();
 }
 
-/** Round r visits the targets rotated by r (AB, BA, …), so drift over time hits each side alike. */
-function roundOrder<T>(items: readonly T[], r: number): T[] {
-  const k = r % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function concat(parts: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** c=1: sequential keep-alive requests, per round each target in turn; latency or TTFB in µs. */
-async function c1Phase(
-  title: string,
-  w: Workload,
-  n: number,
-  clock: Clock,
-  targets: readonly BenchTarget[],
-  sim: SimChild,
-): Promise<Phase> {
-  progress(`${title}: warm-up ${PLAN.warmN} per target, then ${PLAN.c1Rounds} rounds × ${n} per target`);
-  const clients = new Map<string, Client>(targets.map((t) => [t.name, openClient(t)]));
-  const meter = createProxyMeter();
-  const rounds: Array<Record<string, RoundCell>> = [];
-  const all = new Map<string, Float64Array[]>(targets.map((t) => [t.name, []]));
-  try {
-    await sim.reset();
-    for (const t of targets) await sequential(clients.get(t.name)!, t, w, PLAN.warmN, clock);
-    for (let r = 0; r < PLAN.c1Rounds; r++) {
-      const round: Record<string, RoundCell> = {};
-      for (const t of roundOrder(targets, r)) {
-        const res = await meter.around(t, () => sequential(clients.get(t.name)!, t, w, n, clock));
-        round[t.name] = { ...p50p99(res.samples), errors: res.errors };
-        all.get(t.name)!.push(res.samples);
-      }
-      rounds.push(round);
-      await sim.reset();
-    }
-  } finally {
-    await Promise.all([...clients.values()].map((c) => c.close()));
-  }
-  const pooled: NonNullable<Phase['pooled']> = {};
-  for (const [name, parts] of all) pooled[name] = p50p99(concat(parts));
-  return { kind: 'c1', title, perRound: `${n} req`, rounds, pooled, ...meter.result() };
-}
-
-/**
- * Throughput at CONNECTIONS: a first warm-up of every (workload, target), then rounds in which each
- * workload visits each target (rotated): a short warm-up, then the measured run.
- */
-async function throughputPhases(
-  workloads: readonly Workload[],
-  targets: readonly BenchTarget[],
-  sim: SimChild,
-): Promise<Phase[]> {
-  progress(
-    `throughput c=${CONNECTIONS}: warm-up, then ${PLAN.cNRounds} rounds × ${workloads.length} workloads × ` +
-      `${targets.length} targets × (${PLAN.cNWarmSec} s warm-up + ${PLAN.cNSec} s)`,
-  );
-  for (const w of workloads) {
-    for (const t of targets) {
-      await cannon(t, w, CONNECTIONS, PLAN.cNFirstWarmSec);
-      await sim.reset();
-    }
-  }
-  const meters = workloads.map(() => createProxyMeter());
-  const rounds = workloads.map(() => [] as Array<Record<string, RoundCell>>);
-  for (let r = 0; r < PLAN.cNRounds; r++) {
-    for (const perWorkload of rounds) perWorkload.push({});
-    for (const [i, w] of workloads.entries()) {
-      for (const t of roundOrder(targets, r)) {
-        await cannon(t, w, CONNECTIONS, PLAN.cNWarmSec);
-        await sim.reset();
-        const res = await meters[i]!.around(t, () => cannon(t, w, CONNECTIONS, PLAN.cNSec));
-        await sim.reset();
-        rounds[i]![r]![t.name] = { p50: res.p50, p99: res.p99, rps: res.rps, errors: res.errors };
-      }
-    }
-  }
-  return workloads.map((w, i) => ({
-    kind: 'cN' as const,
-    title: `${w.name} c=${CONNECTIONS}`,
-    perRound: `${PLAN.cNSec} s`,
-    rounds: rounds[i]!,
-    ...meters[i]!.result(),
-  }));
-}
-
 async function main(): Promise<number> {
   progress(`starting sim and proxy processes (${QUICK ? 'quick' : 'full'} run)`);
   const sim = await startSimChild();
@@ -267,11 +157,27 @@ async function main(): Promise<number> {
   );
 
   const c1: Phase[] = [
-    await c1Phase('anthropic json', ANTHROPIC_JSON, PLAN.jsonN, 'last-byte', targets, sim),
-    await c1Phase('anthropic sse TTFB', ANTHROPIC_SSE, PLAN.ttfbN, 'first-byte', targets, sim),
-    await c1Phase('openai json', OPENAI_JSON, PLAN.openaiN, 'last-byte', targets, sim),
+    await c1Phase('anthropic json', ANTHROPIC_JSON, PLAN.jsonN, 'last-byte', targets, sim, PLAN, progress),
+    await c1Phase(
+      'anthropic sse TTFB',
+      ANTHROPIC_SSE,
+      PLAN.ttfbN,
+      'first-byte',
+      targets,
+      sim,
+      PLAN,
+      progress,
+    ),
+    await c1Phase('openai json', OPENAI_JSON, PLAN.openaiN, 'last-byte', targets, sim, PLAN, progress),
   ];
-  const cN = await throughputPhases([ANTHROPIC_JSON, ANTHROPIC_SSE], targets, sim);
+  const cN = await throughputPhases(
+    [ANTHROPIC_JSON, ANTHROPIC_SSE],
+    targets,
+    sim,
+    CONNECTIONS,
+    PLAN,
+    progress,
+  );
 
   const rss = Object.fromEntries(
     await Promise.all(

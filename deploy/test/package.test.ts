@@ -167,6 +167,8 @@ describe('npm package', () => {
     assert.deepEqual(await get(`${dash}/healthz`), { status: 200, body: '{"status":"ok"}' });
     const health = JSON.parse((await get(`${base}/health`)).body) as { version: string };
     assert.equal(health.version, PKG.version);
+    const dashConfig = JSON.parse((await get(`${dash}/api/config`)).body) as { version: string };
+    assert.equal(dashConfig.version, PKG.version, 'the dashboard reports the same version');
     const ui = await get(`${dash}/`);
     assert.equal(ui.status, 200);
     assert.equal(

@@ -1,6 +1,7 @@
 // The dashboard process: the collection loop (scrape at start, then every SCRAPE_INTERVAL), the store,
 // the SSE hub and the HTTP routes (docs/dashboard-api.md). Routing and HTTP concerns only; the
 // answers come from api/queries.ts.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -28,7 +29,21 @@ import type { UsageRow } from './points/point.ts';
 import { toSnapshot } from './points/snapshot.ts';
 import { createStore, StorageUnavailableError, type Store } from './store/store.ts';
 
-export const VERSION = '0.1.0';
+/** The product's version, from the root package.json (in a checkout three levels above src/app.ts;
+ *  in a package or image two above dist/dashboard/main.js), the one `zai-proxy --version` prints. */
+export const VERSION = productVersion();
+
+function productVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
+      if (pkg.name === 'zai-proxy' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not there: the next place
+    }
+  }
+  return 'unknown';
+}
 
 export interface DashboardDeps {
   log: Logger;

@@ -76,11 +76,10 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
     .set(1);
   const auth = createAuth(cfg);
   const budgetConfig = loadBudgetConfig(cfg);
-  // Budgets are built after admission (they share its store) but hear usage from accounting, built
-  // first: through this binding, and not at all when there are no budgets.
+  // Budgets are built after admission (they share its store) and after accounting, but hear usage
+  // from accounting: through this binding, and not at all when there are no budgets.
   let budgets: Budgets = noBudgets;
   const spend: UsageSink | null = budgetConfig === null ? null : (c, used) => budgets.record?.(c, used);
-  const accounting = o.accounting ? o.accounting(metrics) : await createAccounting(cfg, log, metrics, spend);
   const clock = o.clock ?? systemClock;
   // The in-flight caps are read from the budgets config, so admission can be built first.
   const capped =
@@ -97,6 +96,10 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
           inflightCap: capped ? (c) => budgetOf(budgetConfig!, c.name)?.maxInFlight ?? null : undefined,
         })
       : null;
+  // Accounting keeps its learned token ratios in admission's state store (the state file, or Redis).
+  const accounting = o.accounting
+    ? o.accounting(metrics)
+    : await createAccounting(cfg, log, metrics, spend, own?.store ?? null);
   // With REDIS_URL the gate's entries live in admission's Redis store, so every replica of one
   // account gates together.
   const quotaStore =
@@ -190,8 +193,8 @@ export async function buildProxy(cfg: Config, log: Logger, o: ProxyOverrides = {
   };
   const closers: (() => Promise<void>)[] = [
     () => client.close(),
-    () => accounting.close(),
     () => admission.close?.() ?? Promise.resolve(),
+    () => accounting.close(), // before admission's store, which keeps its ratios
     () => quota.close(),
     () => budgets.close(), // closed first: its last writes land before the store closes
     async () => zaiKey.close(),

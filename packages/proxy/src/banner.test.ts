@@ -3,9 +3,8 @@ import { test } from 'node:test';
 import { startupBanner } from './banner.ts';
 import { loadConfig } from './config.ts';
 
-const info = { version: '1.2.3', commit: 'abc' };
 const msgs = (env: Record<string, string>, address = '0.0.0.0') =>
-  startupBanner(loadConfig(env), info, { address, port: 8080 }, 'enabled').map((l) => l.msg);
+  startupBanner(loadConfig(env), { address, port: 8080 }, 'enabled').map((l) => l.msg);
 
 test('a wildcard listen address gives loopback base URLs to export, in both forms', () => {
   assert.equal(

@@ -1,7 +1,6 @@
 // The start-up banner: what an operator needs to see once the proxy listens: where it is, what
 // clients should export, where it forwards, whose key goes upstream. Pure, so a test reads it.
 import type { Config } from './config.ts';
-import type { BuildInfo } from './version.ts';
 
 export interface BannerLine {
   fields: Record<string, unknown>;
@@ -30,7 +29,6 @@ const TOKEN_HINT: Record<KeyMode, string> = {
 /** Banner lines after the `Z.AI proxy listening on :PORT` line (main.ts writes that one verbatim). */
 export function startupBanner(
   cfg: Config,
-  info: BuildInfo,
   addr: { address: string; port: number },
   countingMode: string,
 ): BannerLine[] {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isValidJson, topLevelMembers } from './json-splice.ts';
+import { isValidJson, setJsonMember, topLevelMembers } from './json-splice.ts';
 
 const RUNS = { seed: 1616, numRuns: 400 };
 const parses = (s: string) => {
@@ -55,6 +55,28 @@ test('topLevelMembers reads the member JSON.parse reads', () => {
       const b = Buffer.from(JSON.stringify(o));
       const top = topLevelMembers(b, ['model', 'stream'])!;
       for (const k of ['model', 'stream']) assert.deepEqual(top[k], (o as Record<string, unknown>)[k]);
+    }),
+    RUNS,
+  );
+});
+
+test('setJsonMember of a top-level member edits the one JSON.parse reads, every other byte kept', () => {
+  // Members written by hand, so that keys repeat, are spelled with escapes, and appear as values.
+  const key = fc.constantFrom('"model"', '"mod\\u0065l"', '"\\u006dodel"', '"stream"', '"x"', '"models"');
+  const value = fc.oneof(
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.constantFrom('"model"', '{"model":"a"}', '["model",{"model":1}]', '"a\\\\u"', '"\\"model\\""'),
+  );
+  const space = fc.constantFrom('', ' ', '\n\t');
+  const member = fc.tuple(space, key, space, value);
+  const write = ([w, k, w2, v]: [string, string, string, string]) => `${w}${k}${w2}:${w}${v}`;
+  fc.assert(
+    fc.property(fc.array(member, { minLength: 1, maxLength: 6 }), (members) => {
+      const last = members.findLastIndex(([, k]) => JSON.parse(k) === 'model');
+      if (last === -1) return;
+      const text = `{${members.map(write).join(',')}}`;
+      const want = `{${members.map((m, i) => write(i === last ? [m[0], m[1], m[2], '"glm-4.6"'] : m)).join(',')}}`;
+      assert.equal(setJsonMember(Buffer.from(text), ['model'], '"glm-4.6"').toString(), want);
     }),
     RUNS,
   );

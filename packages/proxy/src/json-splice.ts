@@ -36,6 +36,9 @@ export function setJsonMember(
   let open = skipSpace(body, 0);
   if (body[open] !== OPEN_OBJECT) throw new Error('setJsonMember: the top level is not an object');
   for (let d = 0; ; d++) {
+    // The common edit, a top-level member that is there once (routing's `model`), skips the walk.
+    const sole = path.length === 1 ? soleMember(body, open, path[0]!) : undefined;
+    if (sole !== undefined) return splice(body, sole.valueStart, sole.valueEnd, valueJson, spare);
     const { members } = scanObject(body, open);
     const m = lastMember(body, members, path[d]!);
     if (m === undefined) {
@@ -85,6 +88,33 @@ function lastMember(b: Buffer, members: Member[], key: string): Member | undefin
     if (raw.equals(want)) return m;
     // A key spelled with escapes ("stream\u005foptions") is the same key to JSON.parse.
     if (raw.includes(BACKSLASH) && JSON.parse(raw.toString('utf8')) === key) return m;
+  }
+  return undefined;
+}
+
+/**
+ * The top-level member `key` without walking the whole object, when that is safe: the members before
+ * it are walked, and the key's plain spelling (`"model"`) occurs nowhere after it, nor any `\u`
+ * escape (the only way to spell the key differently). Then it is the only member of that name, so
+ * the one JSON.parse reads. undefined when not known this way: the caller walks every member.
+ */
+function soleMember(b: Buffer, open: number, key: string): Member | undefined {
+  const want = JSON.stringify(key);
+  if (!/^"[\x20-\x7e]*"$/.test(want) || want.includes('\\')) return undefined;
+  let i = skipSpace(b, open + 1);
+  while (b[i] === QUOTE) {
+    const keyStart = i;
+    const keyEnd = stringEnd(b, i);
+    const valueStart = skipSpace(b, skipSpace(b, keyEnd) + 1);
+    const valueEnd = valueEndAt(b, valueStart);
+    if (keyEnd - keyStart === want.length && b.toString('latin1', keyStart, keyEnd) === want) {
+      if (b.indexOf(want, valueEnd, 'latin1') !== -1 || b.indexOf('\\u', 0, 'latin1') !== -1)
+        return undefined;
+      return { keyStart, keyEnd, valueStart, valueEnd };
+    }
+    i = skipSpace(b, valueEnd);
+    if (b[i] !== COMMA) return undefined;
+    i = skipSpace(b, i + 1);
   }
   return undefined;
 }

@@ -74,8 +74,7 @@ async function main(): Promise<void> {
     `Z.AI proxy listening on :${addr.port}`,
   );
   const counting = proxy.health().token_counting as { mode?: string };
-  for (const line of startupBanner(cfg, info, addr, counting.mode ?? 'unknown'))
-    log.info(line.fields, line.msg);
+  for (const line of startupBanner(cfg, addr, counting.mode ?? 'unknown')) log.info(line.fields, line.msg);
 
   let stopping = false;
   const stop = (sig: string) => {

@@ -4,7 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from './config.ts';
 
-const PACKAGE_JSON = new URL('../package.json', import.meta.url);
+// The product's package.json (the root one, whose version `zai-proxy --version` prints): three levels
+// up from src/version.ts in a checkout, two from dist/proxy/main.js in a package or an image.
+const PACKAGE_JSONS = [
+  new URL('../../../package.json', import.meta.url),
+  new URL('../../package.json', import.meta.url),
+];
 const REPO_ROOT = new URL('../../../', import.meta.url);
 
 export interface BuildInfo {
@@ -12,14 +17,18 @@ export interface BuildInfo {
   commit: string;
 }
 
-/** The version of the proxy package (`unknown` when its package.json cannot be read, e.g. bundled). */
+/** The version of the zai-proxy package (`unknown` when its package.json cannot be found). */
 export function packageVersion(): string {
-  try {
-    const v = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version?: unknown }).version;
-    return typeof v === 'string' && v !== '' ? v : 'unknown';
-  } catch {
-    return 'unknown';
+  for (const url of PACKAGE_JSONS) {
+    try {
+      const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'zai-proxy' && typeof pkg.version === 'string' && pkg.version !== '')
+        return pkg.version;
+    } catch {
+      // not there: the next place
+    }
   }
+  return 'unknown';
 }
 
 /** The checkout's short commit, with `-dirty` when the work tree has changes; null outside a checkout. */

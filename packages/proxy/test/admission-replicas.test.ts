@@ -136,8 +136,13 @@ test('together they learn one limit under the cap: two waves of 24 streams over 
 test("a 1302 seen by one replica cuts the other's limit", async () => {
   const before = (await concurrency(b)).limit;
   sim.setMaxInFlight(1);
-  assert.deepEqual(await wave([a], 6), []); // only a meets the new cap
-  const hb = await concurrency(b);
+  // Only a meets the new cap. One cut per congestion episode: on a loaded machine one wave of short
+  // streams may overlap too little at the sim for a second episode, so up to three waves.
+  let hb = await concurrency(b);
+  for (let w = 0; w < 3 && hb.limit > 1; w++) {
+    assert.deepEqual(await wave([a], 6), []);
+    hb = await concurrency(b);
+  }
   assert.ok(hb.limit < before, `b's limit ${hb.limit} fell from ${before} without b meeting a 1302`);
   // What was learned is the hold; the limit may stand one above it while a probe is on (after
   // CONCURRENCY_PROBE_ROUNDS clean rounds, which requeued 1302s reach within the wave).
@@ -146,9 +151,13 @@ test("a 1302 seen by one replica cuts the other's limit", async () => {
 });
 
 test('a replica killed with -9 while holding slots: its leases expire and the other reaches the shared limit', async () => {
-  // Learn the cap again, then hold the whole limit on a with slow streams.
-  assert.deepEqual(await wave([a, b], 24), []);
-  const limit = (await concurrency(a)).limit;
+  // Learn the cap again (growth needs slots in use; a loaded machine may need a second wave), then
+  // hold the whole limit on a with slow streams.
+  let limit = 0;
+  for (let w = 0; w < 3 && limit < 2; w++) {
+    assert.deepEqual(await wave([a, b], 24), []);
+    limit = (await concurrency(a)).limit;
+  }
   assert.ok(limit >= 2, `limit ${limit} after relearning`);
   const slow = new Anthropic({
     apiKey: 'client',

@@ -143,6 +143,14 @@ describe('a client crossing 80 %, 95 % and 100 % of its daily tokens on a DST ch
       await s.metricsText(),
       /zai_proxy_budget_warning_active\{client="alice",budget="tokens_per_day",threshold="0.95",variant="production"\} 0\n/,
     );
+    // The new day is a new period: crossing 80 % again warns once more, once.
+    await spend(s, 'alice', 700);
+    await spend(s, 'alice', 50);
+    const again = lines(s, 'Budget warning:').slice(2) as { msg: string; period?: string }[];
+    assert.deepEqual(
+      again.map((l) => [l.period, l.msg.match(/used (\d+ %)/)?.[1]]),
+      [['day:2026-10-26', '80 %']],
+    );
   });
 });
 

@@ -11,6 +11,7 @@ import { glmInputTokens } from '@zai-proxy/testkit';
 import { codingTurn } from '../src/usage/fixtures/coding-turns.ts';
 import { createTokenCounter, estimateInputTokens } from '../src/usage/index.ts';
 import { fakeClock, json, type Stack, startStack } from './harness.ts';
+import { startRedisServer } from './redis-server.ts';
 
 const HOUR = 3_600_000;
 const UNSUPPORTED = { 'x-sim-scenario': 'count_tokens_unsupported' };
@@ -127,5 +128,82 @@ describe('count_tokens: calibrated against provider usage', () => {
     assert.ok(s.logs.some((l) => l.includes('restored 1 model ratio(s)')));
     const r = await count(s, codingTurn(5, 0), UNSUPPORTED);
     assert.equal(r.headers.get('x-token-source'), 'estimate-calibrated', 'calibrated from the first answer');
+  });
+});
+
+describe('count_tokens: calibration kept in the proxy state store by default', () => {
+  test('without TOKEN_CALIBRATION_STATE_FILE the ratios live in the admission state file and survive a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zai-ct-state-'));
+    const env = { TOKEN_CALIBRATION_INTERVAL: '0', RATE_LIMIT_STATE_FILE: join(dir, 'admission-state.json') };
+    let s = await startStack({ env, sim: { tokenModel: 'glm' } });
+    try {
+      for (let n = 0; n < 6; n++) {
+        const r = await fetch(`${s.url}/v1/messages`, {
+          method: 'POST',
+          body: JSON.stringify(codingTurn(6, n)),
+        });
+        assert.equal(r.status, 200);
+        await r.arrayBuffer();
+      }
+      await until(
+        async () =>
+          sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', {
+            estimate: 'raw',
+          }) === 6,
+      );
+      await s.close(); // saves the ratios into the state store, which then writes its file
+      const doc = JSON.parse(readFileSync(env.RATE_LIMIT_STATE_FILE, 'utf8')).docs['token-calibration'];
+      assert.ok(doc.value.models['glm-4.6'].ratio > 1.2, JSON.stringify(doc));
+      s = await startStack({ env, sim: { tokenModel: 'glm' } });
+      assert.ok(s.logs.some((l) => l.includes('in the admission state: restored 1 model ratio(s)')));
+      const r = await count(s, codingTurn(7, 0), UNSUPPORTED);
+      assert.equal(
+        r.headers.get('x-token-source'),
+        'estimate-calibrated',
+        'calibrated from the first answer',
+      );
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('count_tokens: calibration shared through Redis', () => {
+  test('with REDIS_URL the ratios are a Redis document: a new replica starts calibrated', async () => {
+    const redis = await startRedisServer();
+    const env = { TOKEN_CALIBRATION_INTERVAL: '0', REDIS_URL: redis.url };
+    let s = await startStack({ env, sim: { tokenModel: 'glm' } });
+    try {
+      for (let n = 0; n < 6; n++) {
+        const r = await fetch(`${s.url}/v1/messages`, {
+          method: 'POST',
+          body: JSON.stringify(codingTurn(8, n)),
+        });
+        assert.equal(r.status, 200);
+        await r.arrayBuffer();
+      }
+      await until(
+        async () =>
+          sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', {
+            estimate: 'raw',
+          }) === 6,
+      );
+      await s.close(); // saves the ratios to Redis before the store disconnects
+      s = await startStack({ env, sim: { tokenModel: 'glm' } });
+      assert.ok(
+        s.logs.some((l) => l.includes('in Redis: restored 1 model ratio(s)')),
+        s.logs.filter((l) => /calibration/i.test(l)).join(''),
+      );
+      const r = await count(s, codingTurn(9, 0), UNSUPPORTED);
+      assert.equal(
+        r.headers.get('x-token-source'),
+        'estimate-calibrated',
+        'calibrated from the first answer',
+      );
+    } finally {
+      await s.close();
+      await redis.close();
+    }
   });
 });

@@ -129,7 +129,7 @@ describe('entry point: arguments and settings', () => {
   test('--version: the package version and the commit, exit 0, no server', async () => {
     const r = await run({}, ['--version']);
     assert.equal(r.code, 0);
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
     assert.match(

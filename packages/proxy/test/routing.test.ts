@@ -56,6 +56,20 @@ describe('MODEL_MAP through the proxy', () => {
     }
   }
 
+  test('a mapped OpenAI stream without include_usage: both edits land, in the room past the body', async () => {
+    // The model edit (longer here: gpt-4o → glm-4.5-air) uses some of the room a declared-length body
+    // is read with; the include_usage edit after it must still see every byte of the first.
+    const s = await stack({ MODEL_MAP: 'gpt-*=glm-4.5-air' });
+    const sent = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"${'y'.repeat(3000)}"}] }`;
+    const r = await post(s, '/v1/chat/completions', sent);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const want = sent
+      .replace('"gpt-4o"', '"glm-4.5-air"')
+      .replace(/\] \}$/, '],"stream_options":{"include_usage":true} }');
+    assert.equal(upstreamBody(s), want);
+  });
+
   test('count_tokens is mapped too; a model no rule matches goes byte for byte, without the header', async () => {
     const s = await stack({ MODEL_MAP: MAP });
     const ct = '{"model":"claude-3-5-haiku-20241022","messages":[{"role":"user","content":"hi"}]}';
@@ -277,6 +291,39 @@ describe('quota step-down through the proxy', () => {
     assert.equal(
       sumSamples(text, 'zai_proxy_model_routed_total', { reason: 'step_down', model: 'glm-4.5-air' }),
       5,
+    );
+  });
+
+  test('a conversation past 1 MiB keeps its step-down; the rest of its body goes as sent', async () => {
+    const s = await polled(95);
+    const first = {
+      role: 'user',
+      content: [{ type: 'text', text: 'fix the build', cache_control: { type: 'ephemeral' } }],
+    };
+    const start = JSON.stringify({ model: 'claude-opus-4-8', max_tokens: 16, messages: [first] });
+    const r0 = await post(s, '/v1/messages', start, { 'x-claude-code-session-id': 'big' });
+    await r0.arrayBuffer();
+    assert.equal((s.sim.journal.at(-1)!.json as { model: string }).model, 'glm-4.5-air');
+    // Later turns: Claude Code has moved the cache marker off the first message to the newest turn,
+    // and the tool output has pushed the body past the 1 MiB under which the parsed tree is kept.
+    const later = (pad: number) =>
+      `{"model":"claude-opus-4-8","max_tokens":16,"messages":[${JSON.stringify({ ...first, content: [{ type: 'text', text: 'fix the build' }] })},{"role":"assistant","content":"looking"},{"role":"user","content":[{"type":"text","text":"${'x'.repeat(pad)}","cache_control":{"type":"ephemeral"}}]}]}`;
+    const big = later(1_100_000);
+    assert.ok(Buffer.byteLength(big) > 1024 * 1024);
+    const r1 = await post(s, '/v1/messages', big, { 'x-claude-code-session-id': 'big' });
+    assert.equal(r1.status, 200);
+    await r1.arrayBuffer();
+    assert.equal(
+      r1.headers.get('x-zai-model-routed'),
+      'from=claude-opus-4-8; to=glm-4.5-air; step_down=five_hour>0.9',
+    );
+    assert.equal(upstreamBody(s), big.replace('"claude-opus-4-8"', '"glm-4.5-air"'));
+    const small = await post(s, '/v1/messages', later(10), { 'x-claude-code-session-id': 'big' });
+    await small.arrayBuffer();
+    assert.equal(
+      (s.sim.journal.at(-1)!.json as { model: string }).model,
+      'glm-4.5-air',
+      'a small later turn too',
     );
   });
 

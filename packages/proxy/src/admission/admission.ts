@@ -219,10 +219,16 @@ export function createAdmission(cfg: Config, d: AdmissionDeps): ProxyAdmission {
     throw e;
   }
 
-  async function acquire(r: AdmissionRequest, signal: AbortSignal): Promise<Permit> {
+  const single = (l: Lease) => permit([l]);
+  function acquire(r: AdmissionRequest, signal: AbortSignal): Promise<Permit> {
     const ask: Ask = { account: account(r.client), bucket: clientBucket(r.client), request: signal };
-    if (rateOnly === null) return permit([await lanes.acquire(ask, signal).catch(refusal)]);
-    const token = await rateOnly.acquire(ask, signal).catch(refusal);
+    if (rateOnly === null) return lanes.acquire(ask, signal).then(single, refusal);
+    return acquireBoth(ask, rateOnly, signal);
+  }
+
+  // With Redis: a token of this replica's rate bucket first, then a shared concurrency slot.
+  async function acquireBoth(ask: Ask, rate: Lanes, signal: AbortSignal): Promise<Permit> {
+    const token = await rate.acquire(ask, signal).catch(refusal);
     try {
       return permit([token, await lanes.acquire(ask, signal)]);
     } catch (e) {

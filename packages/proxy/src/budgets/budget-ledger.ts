@@ -140,15 +140,22 @@ export function createLedger(cfg: BudgetConfig, timeZone: string, d: LedgerDeps)
     for (const limit of st.budget.limits) {
       const p = doc(limit.period);
       if (p === undefined) continue;
-      out.push({ limit, periodId: p.id, resetAtMs: p.end, used: used(limit, p), flags: p.values, over });
+      // A finished period only resolves its warnings: what it used no longer matters.
+      const u = over ? 0 : used(limit, p);
+      if (u === null) continue;
+      out.push({ limit, periodId: p.id, resetAtMs: p.end, used: u, flags: p.values, over });
     }
     return out;
   }
-  function used(limit: Limit, p: PeriodDoc): number {
+  /** What a limit has used in period `p`; null for a five-hour share while the window is unknown (no
+   *  fresh poll, or the window `p` measured has reset and no poll has shown the next one yet): a share
+   *  of a window the proxy cannot see is not judged, so it neither refuses nor warns until it can. */
+  function used(limit: Limit, p: PeriodDoc): number | null {
     const own = p.values[limit.measure] ?? 0;
     if (limit.period !== 'five_hour') return own;
     const w = d.fiveHour();
-    if (w === null || total === null || total.id !== p.id) return 0;
+    if (w === null || `five_hour:${w.resetAtMs}` !== p.id) return null;
+    if (total === null || total.id !== p.id) return 0;
     return fiveHourShare(own, total.values.plan_units ?? 0, w.usedFraction, w.externalShare);
   }
 

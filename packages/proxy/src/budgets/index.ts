@@ -217,7 +217,8 @@ export function createBudgets(cfg: BudgetConfig, timeZone: string, d: BudgetsDep
 
   function clientView(st: ClientState): Record<string, unknown> {
     const now = d.now();
-    const limits = ledger.readings(st).map((r) => {
+    const readings = ledger.readings(st);
+    const limits: Record<string, unknown>[] = readings.map((r) => {
       const ratio = usedRatio(r);
       const warned = [...st.budget.warnAt, EXCEEDED].filter(
         (t) => (r.flags[warnFlag(r, t)] ?? 0) > 0 && (r.flags[clearFlag(r, t)] ?? 0) === 0,
@@ -234,7 +235,10 @@ export function createBudgets(cfg: BudgetConfig, timeZone: string, d: BudgetsDep
         exceeded: ratio >= 1,
       };
     });
-    const verdict = budgetVerdict(ledger.readings(st), now);
+    for (const l of st.budget.limits)
+      if (l.period === 'five_hour' && !readings.some((r) => r.limit === l))
+        limits.push({ budget: l.name, used: null, limit: l.max, remaining: null, enforced: false });
+    const verdict = budgetVerdict(readings, now);
     return {
       client: st.name,
       ...(cfg.clients.has(st.name) ? {} : { budget: 'default' }),

@@ -41,6 +41,7 @@ function rig(env: Record<string, string> = {}, ownUnits?: () => number) {
     advance: (ms: number) => {
       now += ms;
     },
+    now: () => now,
     poll: (scenario: string) => {
       sim.enqueue(`${scenario};route=quota`);
       return q.poller!.pollOnce();
@@ -152,6 +153,31 @@ describe('quota module: /health and metrics', () => {
     const s = await r.series();
     assert.ok(Math.abs(s('zai_proxy_quota_burn_rate', { window: 'five_hour' })! - 0.6) < 1e-9);
     assert.ok(s('zai_proxy_quota_exhaustion_time_seconds', { window: 'five_hour' })! > Date.now() / 1000);
+  });
+});
+
+describe('quota module: the window budgets read', () => {
+  test('the last fresh sample of a window, null once it is stale or its reset has passed', async () => {
+    const r = rig({ QUOTA_STALE_AFTER: '2m' });
+    assert.equal(r.q.window('five_hour'), null, 'before the first poll');
+    await r.poll('ok;five_hour_pct=40;weekly_pct=10');
+    const w = r.q.window('five_hour')!;
+    assert.equal(w.usedFraction, 0.4);
+    assert.equal(w.externalShare, 0);
+    r.advance(2 * MIN);
+    assert.equal(r.q.window('five_hour')?.resetAtMs, w.resetAtMs, 'fresh at QUOTA_STALE_AFTER');
+    r.advance(1);
+    assert.equal(r.q.window('five_hour'), null, 'stale');
+    await r.poll('ok;five_hour_pct=45;weekly_pct=10');
+    assert.equal(r.q.window('five_hour')?.usedFraction, 0.45, 'fresh again');
+
+    const long = rig({ QUOTA_STALE_AFTER: '24h' });
+    await long.poll('ok;five_hour_pct=40;weekly_pct=10');
+    const reset = long.q.window('five_hour')!.resetAtMs;
+    long.advance(reset - 1 - long.now());
+    assert.equal(long.q.window('five_hour')?.resetAtMs, reset, 'a millisecond before its reset');
+    long.advance(1);
+    assert.equal(long.q.window('five_hour'), null, 'the sampled window is over; the next is not known');
   });
 });
 

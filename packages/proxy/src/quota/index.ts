@@ -79,8 +79,9 @@ export interface Quota {
   health(): Record<string, unknown>;
   /** Z.AI said a window is spent. */
   onQuotaAnswer(a: QuotaAnswer): void;
-  /** A window as the last good poll saw it (null without one, or when it gave no reset): the
-   *  five-hour share budgets read their period and the window's use from it. */
+  /** A window as the last good poll saw it: null without a fresh sample (QUOTA_STALE_AFTER), when it
+   *  gave no reset, or once that reset has passed. The five-hour share budgets read their period and
+   *  the window's use from it. */
   window(w: QuotaWindow): QuotaWindowView | null;
   /** `inner` behind the gate; `inner` itself when the gate is off. */
   wrap(inner: Admission): Admission;
@@ -267,8 +268,12 @@ export function createQuota(cfg: QuotaCfg, d: QuotaDeps): Quota {
   }
 
   function window(w: QuotaWindow): QuotaWindowView | null {
-    const s = poller?.state().sample?.windows.find((x) => x.window === w);
-    if (s === undefined || s.resetAtMs === null) return null;
+    const st = poller?.state();
+    const now = clock.now();
+    if (st === undefined || !isFresh(st, now, cfg.QUOTA_STALE_AFTER)) return null;
+    const s = st.sample?.windows.find((x) => x.window === w);
+    // Past its reset the sample describes a window that is over; the next one is not known yet.
+    if (s === undefined || s.resetAtMs === null || s.resetAtMs <= now) return null;
     const a = forecasts.get(w)?.attribution;
     return {
       resetAtMs: s.resetAtMs,

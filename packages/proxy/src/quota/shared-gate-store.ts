@@ -12,7 +12,6 @@ export interface DocumentStore {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
-  close?(): Promise<void>;
 }
 
 export interface SharedGateStoreOptions {
@@ -78,10 +77,10 @@ export function createSharedGateStore(o: SharedGateStoreOptions): GateStore & { 
     },
     entries: () => local.entries(),
     refresh,
+    // The documents' store is admission's: it closes it, after everything that writes to it.
     async close() {
       closed = true;
       clearInterval(timer);
-      await o.docs.close?.();
     },
   };
 }

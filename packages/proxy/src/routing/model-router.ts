@@ -43,8 +43,10 @@ export const ROUTING_OFF: Readonly<Record<string, unknown>> = Object.freeze({ en
 
 const SESSION_HEADER = 'x-claude-code-session-id';
 const MAX_SESSION_ID = 128;
-const MAX_SESSIONS = 10_000; // conversations remembered at once; the oldest is forgotten first
-const SESSION_IDLE_MS = 24 * 3_600_000; // 24 h: a session unused this long is forgotten
+/** Stepped-down conversations remembered at once; the least recently used is forgotten first. */
+export const MAX_STICKY_CONVERSATIONS = 10_000;
+/** A stepped-down conversation unused this long is forgotten (24 h). */
+export const STICKY_IDLE_MS = 24 * 3_600_000;
 const HEADER = 'x-zai-model-routed';
 const MAX_HEADER_MODEL = 100;
 
@@ -79,8 +81,15 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
   };
 
   // The rule a conversation's start stepped down with, by session, model and first message; least
-  // recently used first.
+  // recently used first, so (with one idle time for all) also soonest to expire first.
   const sessions = new Map<string, { rule: StepDownRule; until: number }>();
+  const remember = (key: string, rule: StepDownRule, nowMs: number) => {
+    sessions.set(key, { rule, until: nowMs + STICKY_IDLE_MS });
+    for (const [k, s] of sessions) {
+      if (s.until > nowMs && sessions.size <= MAX_STICKY_CONVERSATIONS) break;
+      sessions.delete(k);
+    }
+  };
   const active = stepDown.map(() => false);
 
   const conditions = (nowMs: number): Conditions => ({
@@ -113,10 +122,13 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
     const nowMs = d.now();
     const at = conditions(nowMs);
     observe(at);
+    // A body over 1 MiB has no kept tree (Exchange.json): it is parsed again here, once, and only
+    // when a step-down rule could apply, so that a long conversation keeps its record.
+    const json = x.requestJson();
     const session = sessionOf(x);
     const key =
-      session === null ? null : `${session}\u0000${model.toLowerCase()}\u0000${firstMessageOf(x.json)}`;
-    const start = isConversationStart(x.json);
+      session === null ? null : `${session}\u0000${model.toLowerCase()}\u0000${firstMessageOf(json)}`;
+    const start = isConversationStart(json);
     let earlier: StepDownRule | null | undefined;
     if (key !== null && !start) {
       const s = sessions.get(key);
@@ -128,10 +140,7 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
     const v = decideStepDown({ ...at, candidates, start, earlier });
     if (key !== null) {
       if (v.rule === null) sessions.delete(key);
-      else {
-        sessions.set(key, { rule: v.rule, until: nowMs + SESSION_IDLE_MS });
-        if (sessions.size > MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
-      }
+      else remember(key, v.rule, nowMs);
     }
     return v.rule;
   }
@@ -153,7 +162,11 @@ export function createModelRouting(d: ModelRoutingDeps): ModelRouting | null {
         }
       }
       if (served === requested) return;
-      x.body = setJsonMember(x.body, ['model'], JSON.stringify(served));
+      // In place when the body has room past its end (a large body is then not held twice); the
+      // room left stays usable for a later edit only if this one did not move the body elsewhere.
+      const before = x.body;
+      x.body = setJsonMember(before, ['model'], JSON.stringify(served), x.bodyEditRoom);
+      x.bodyEditRoom &&= x.body.buffer === before.buffer;
       if (x.json !== null) x.json.model = served;
       x.model = served;
       x.requestedModel = requested;
@@ -189,11 +202,14 @@ function sessionOf(x: Exchange): string | null {
 }
 
 /** A conversation within a session: Claude Code runs subagents (and, after /clear, new
- *  conversations) under one session id, each with its own first message, which later turns repeat. */
+ *  conversations) under one session id, each with its own first message, which later turns repeat.
+ *  Its cache_control markers are left out: a client moves them to the newest turns as the
+ *  conversation grows, so the first message carries one at the start and not later. */
 function firstMessageOf(json: Record<string, unknown> | null): string {
   const messages = json?.messages;
   if (!Array.isArray(messages) || messages.length === 0) return '';
-  return createHash('sha256').update(JSON.stringify(messages[0])).digest('base64url').slice(0, 22);
+  const text = JSON.stringify(messages[0], (k, v) => (k === 'cache_control' ? undefined : v));
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
 
 /** The client's model string as a header value can carry it: visible ASCII of model names only. */

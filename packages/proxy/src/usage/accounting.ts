@@ -2,13 +2,14 @@
 // response), asks Z.AI for stream usage the client did not request, and when the exchange ends records
 // tokens, cost and the operator log line. Provider usage first; the cl100k estimate only where none came.
 import { readFileSync } from 'node:fs';
+import type { StateStore } from '../admission/state-store.ts';
 import { type Config, ConfigError } from '../config.ts';
 import type { Exchange } from '../exchange.ts';
 import { asObject } from '../json.ts';
 import { setJsonMember } from '../json-splice.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { fileCalibrationStore } from './calibration-store.ts';
+import { fileCalibrationStore, stateCalibrationStore } from './calibration-store.ts';
 import { type CountTokensLocal, createCountTokensLocal, type LocalCount } from './count-tokens.ts';
 import { foldModel } from './models.ts';
 import { createPlanUsage } from './plan-units.ts';
@@ -47,6 +48,8 @@ export async function createAccounting(
   log: Logger,
   metrics: Metrics,
   spend: UsageSink | null = null,
+  /** Where the learned token ratios live unless TOKEN_CALIBRATION_STATE_FILE names a file of their own. */
+  state: StateStore | null = null,
 ): Promise<Accounting> {
   if (!cfg.TOKEN_COUNTING_ENABLED) {
     log.info('Token counting disabled (TOKEN_COUNTING_ENABLED=false)');
@@ -77,14 +80,20 @@ export async function createAccounting(
   });
   const base = { metrics, defaultModel: cfg.TOKENIZER_MODEL };
   const statePath = cfg.TOKEN_CALIBRATION_STATE_FILE;
-  const store = statePath === undefined ? null : fileCalibrationStore(statePath);
+  const store =
+    statePath !== undefined
+      ? fileCalibrationStore(statePath)
+      : state === null
+        ? null
+        : stateCalibrationStore(state);
   const restored =
     store === null
       ? null
       : restoreSnapshot(await store.load(), Date.now(), cfg.TOKEN_CALIBRATION_STATE_MAX_AGE);
   if (store !== null) {
     const n = restored === null ? 0 : Object.keys(restored.models).length;
-    log.info(`Token calibration state ${statePath}: restored ${n} model ratio(s)`);
+    const where = statePath ?? (state!.source === 'redis' ? 'in Redis' : 'in the admission state');
+    log.info(`Token calibration state ${where}: restored ${n} model ratio(s)`);
   }
   const local = createCountTokensLocal({
     estimate: (json, bodyBytes) =>
