@@ -220,6 +220,8 @@ describe('fault injection', () => {
         UPSTREAM_IDLE_TIMEOUT: '200ms',
         MAX_RETRIES: '2',
         STREAM_KEEPALIVE_INTERVAL: '50ms',
+        // A 1302 storm is requeued (not retried) until the wait budget is spent: keep it short.
+        MAX_QUEUE_WAIT: '1s',
       },
     });
     // Warm: the upstream connection pool and the tokenizer exist before the fd baseline.
