@@ -131,26 +131,30 @@ describe('count_tokens: calibrated against provider usage', () => {
   });
 });
 
+/** Six answered requests of conversation `seed`, each a calibration sample, all learned. */
+async function learnFrom(s: Stack, seed: number): Promise<void> {
+  for (let n = 0; n < 6; n++) {
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      body: JSON.stringify(codingTurn(seed, n)),
+    });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+  }
+  await until(
+    async () =>
+      sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', { estimate: 'raw' }) ===
+      6,
+  );
+}
+
 describe('count_tokens: calibration kept in the proxy state store by default', () => {
   test('without TOKEN_CALIBRATION_STATE_FILE the ratios live in the admission state file and survive a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zai-ct-state-'));
     const env = { TOKEN_CALIBRATION_INTERVAL: '0', RATE_LIMIT_STATE_FILE: join(dir, 'admission-state.json') };
     let s = await startStack({ env, sim: { tokenModel: 'glm' } });
     try {
-      for (let n = 0; n < 6; n++) {
-        const r = await fetch(`${s.url}/v1/messages`, {
-          method: 'POST',
-          body: JSON.stringify(codingTurn(6, n)),
-        });
-        assert.equal(r.status, 200);
-        await r.arrayBuffer();
-      }
-      await until(
-        async () =>
-          sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', {
-            estimate: 'raw',
-          }) === 6,
-      );
+      await learnFrom(s, 6);
       await s.close(); // saves the ratios into the state store, which then writes its file
       const doc = JSON.parse(readFileSync(env.RATE_LIMIT_STATE_FILE, 'utf8')).docs['token-calibration'];
       assert.ok(doc.value.models['glm-4.6'].ratio > 1.2, JSON.stringify(doc));
@@ -175,20 +179,7 @@ describe('count_tokens: calibration shared through Redis', () => {
     const env = { TOKEN_CALIBRATION_INTERVAL: '0', REDIS_URL: redis.url };
     let s = await startStack({ env, sim: { tokenModel: 'glm' } });
     try {
-      for (let n = 0; n < 6; n++) {
-        const r = await fetch(`${s.url}/v1/messages`, {
-          method: 'POST',
-          body: JSON.stringify(codingTurn(8, n)),
-        });
-        assert.equal(r.status, 200);
-        await r.arrayBuffer();
-      }
-      await until(
-        async () =>
-          sumSamples(await s.metricsText(), 'zai_proxy_token_estimate_error_ratio_count', {
-            estimate: 'raw',
-          }) === 6,
-      );
+      await learnFrom(s, 8);
       await s.close(); // saves the ratios to Redis before the store disconnects
       s = await startStack({ env, sim: { tokenModel: 'glm' } });
       assert.ok(
