@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { sumSamples } from '@zai-proxy/prom-text';
+import { until } from '@zai-proxy/testkit';
 import { type AnyJson, type Stack, startStack } from './harness.ts';
 
 const STREAM = { 'x-sim-scenario': 'ok;events=8;delay=15' }; // ~120 ms per stream
@@ -219,6 +221,38 @@ describe('refusals', () => {
       assert.equal(count.status, 200);
       for (let i = 0; i < 40; i++) s.sim.advance();
       await (await held).text();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('with both limits off, each attempt is still one wait observation and counted in flight', async () => {
+    const s = await startStack({ env: { CONCURRENCY_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' } });
+    try {
+      const held = fetch(`${s.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
+        body: JSON.stringify({ ...MESSAGE, stream: true }),
+      });
+      await s.sim.waitFor((j) => j.length === 1);
+      assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_upstream_inflight_attempts'), 1);
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`${s.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(MESSAGE),
+        });
+        assert.equal(r.status, 200);
+        await r.text();
+      }
+      for (let i = 0; i < 40; i++) s.sim.advance();
+      await (await held).text();
+      await until(
+        async () => sumSamples(await s.metricsText(), 'zai_proxy_upstream_inflight_attempts') === 0,
+      );
+      const text = await s.metricsText();
+      assert.equal(sumSamples(text, 'zai_proxy_rate_limit_wait_seconds_count'), 4);
+      assert.equal(sumSamples(text, 'zai_proxy_queue_wait_seconds_count'), 4);
     } finally {
       await s.close();
     }

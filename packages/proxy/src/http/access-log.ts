@@ -7,7 +7,7 @@ import { clientBucket } from '../admission/client-buckets.ts';
 import type { Config } from '../config.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Exchange, SettledUsage } from '../exchange.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, lineWriter } from '../log.ts';
 import { ZAI_CLASSES, type ZaiErrorClass } from '../upstream/zai-classifier.ts';
 
 export type AccessLevel = 'info' | 'warn' | 'error';
@@ -69,6 +69,7 @@ export function createAccessLog(
   if (!cfg.ACCESS_LOG) return noop;
   const passThrough = cfg.ZAI_API_KEY === undefined;
   const generalOpenAi = !cfg.ZAI_OPENAI_TARGET_URL.includes('/coding/');
+  const write = lineWriter(log);
 
   /** What the operator should try, where the mistake is a known one. */
   function hint(x: Exchange | null, o: AccessOutcome): string | undefined {
@@ -111,7 +112,7 @@ export function createAccessLog(
     if (note !== undefined) msg += `: ${note}`;
     const h = fields.hint;
     if (h !== undefined) msg += `${note === undefined ? ':' : ';'} ${h as string}`;
-    log[level](fields, msg);
+    write(level, fields, msg);
   }
 
   return {
