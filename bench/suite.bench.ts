@@ -6,9 +6,10 @@
 //        [--steps=250,500,…] [--bound=10]
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type Child, startProxyChild, startSimChild } from './child-processes.ts';
+import { BARE_ENV, fullEnv } from './feature-env.ts';
 import { type Clock, cannon } from './load-drivers.ts';
 import {
   c1Table,
@@ -174,34 +175,6 @@ process.once('SIGINT', () => {
   killAll();
   process.exit(130);
 });
-
-/**
- * Every feature on, limits far above the load: token counting, the concurrency limiter and fair
- * queue, the rate limiter, the quota poller (against the sim's quota endpoint), the access log (at
- * info, to /dev/null), metrics (always on).
- */
-function fullEnv(simUrl: string): Record<string, string> {
-  return {
-    TOKEN_COUNTING_ENABLED: 'true',
-    CONCURRENCY_ENABLED: 'true',
-    CONCURRENCY_INITIAL: '10000',
-    CONCURRENCY_MIN: '10000',
-    CONCURRENCY_MAX: '10000',
-    MAX_WORKERS: '100000',
-    MAX_QUEUE: '10000',
-    RATE_LIMIT_ENABLED: 'true',
-    RATE_LIMIT_INITIAL: '1000000',
-    RATE_LIMIT_MIN: '1000000',
-    RATE_LIMIT_MAX: '1000000',
-    RATE_LIMIT_STATE_FILE: join(tmpdir(), `zai-bench-suite-${process.pid}.json`),
-    QUOTA_POLL_ENABLED: 'true',
-    QUOTA_POLL_INTERVAL: '10s',
-    ZAI_QUOTA_BASE_URL: simUrl,
-    LOG_LEVEL: 'info',
-    ACCESS_LOG: 'true',
-  };
-}
-const BARE_ENV = { ACCESS_LOG: 'false', LOG_LEVEL: 'warn' };
 
 async function startProxy(name: string, simUrl: string, env: Record<string, string>): Promise<Child> {
   if (PROXY_START.startsWith('dist')) return startProductionProxy(name, simUrl, env);
