@@ -11,6 +11,25 @@ import { type AnyJson, type Stack, startStack } from './harness.ts';
 const STREAM = { 'x-sim-scenario': 'ok;events=8;delay=15' }; // ~120 ms per stream
 const MESSAGE = { model: 'glm-4.6', max_tokens: 64, messages: [{ role: 'user' as const, content: 'hi' }] };
 
+const postJson = (s: Stack, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+/** One stream the sim holds at its gate (one attempt in flight) until release() lets it finish. */
+async function holdStream(s: Stack): Promise<{ release(): Promise<void> }> {
+  const held = postJson(s, '/v1/messages', { ...MESSAGE, stream: true }, { 'x-sim-scenario': 'ok;gate=1' });
+  await s.sim.waitFor((j) => j.length === 1);
+  return {
+    async release() {
+      for (let i = 0; i < 40; i++) s.sim.advance();
+      await (await held).text();
+    },
+  };
+}
+
 const capped = (s: Stack) => s.sim.journal.filter((e) => e.scenario === 'concurrency_cap').length;
 const health = async (s: Stack): Promise<AnyJson> => (await fetch(`${s.url}/health`)).json();
 
@@ -71,11 +90,7 @@ describe('a 1302 is requeued, not retried, with the defaults (quota gate on) and
   // 1302 took the retry policy and, with no retries left, reached the client as a 429.
   test('two 1302s then ok: the client gets the 200, Z.AI saw three attempts, no retry counted', async () => {
     s.sim.enqueue('zai_error;status=429;code=1302', 'zai_error;status=429;code=1302', 'ok');
-    const r = await fetch(`${s.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(MESSAGE),
-    });
+    const r = await postJson(s, '/v1/messages', MESSAGE);
     assert.equal(r.status, 200, await r.clone().text());
     await r.text();
     assert.equal(s.sim.journal.length, 3);
@@ -102,33 +117,22 @@ describe('refusals', () => {
   test('a full queue answers 503 overloaded with Retry-After and x-should-retry, in both envelopes', async () => {
     const s = await startStack({ env: { CONCURRENCY_INITIAL: '1', CONCURRENCY_MAX: '1', MAX_QUEUE: '0' } });
     try {
-      const held = fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
-        body: JSON.stringify({ ...MESSAGE, stream: true }),
-      });
-      await s.sim.waitFor((j) => j.length === 1);
-      const a = await fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(MESSAGE),
-      });
+      const held = await holdStream(s);
+      const a = await postJson(s, '/v1/messages', MESSAGE);
       assert.equal(a.status, 503);
       assert.equal(a.headers.get('x-should-retry'), 'true');
       assert.ok(Number(a.headers.get('retry-after')) >= 1);
       assert.equal(((await a.json()) as AnyJson).error.type, 'overloaded_error');
-      const o = await fetch(`${s.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: 'hi' }] }),
+      const o = await postJson(s, '/v1/chat/completions', {
+        model: 'glm-4.6',
+        messages: [{ role: 'user', content: 'hi' }],
       });
       assert.equal(o.status, 503);
       assert.equal(o.headers.get('x-should-retry'), 'true');
       const ob = (await o.json()) as AnyJson;
       assert.equal(ob.error.type, 'server_error');
       assert.equal(ob.error.code, 'queue_full');
-      for (let i = 0; i < 40; i++) s.sim.advance();
-      await (await held).text();
+      await held.release();
       const m = await s.metricsText();
       assert.match(m, /zai_proxy_admission_refusals_total\{reason="queue_full",variant="production"\} 2/);
     } finally {
@@ -139,24 +143,14 @@ describe('refusals', () => {
   test('beyond MAX_WORKERS: 503 overloaded at once', async () => {
     const s = await startStack({ env: { MAX_WORKERS: '1' } });
     try {
-      const held = fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
-        body: JSON.stringify({ ...MESSAGE, stream: true }),
-      });
-      await s.sim.waitFor((j) => j.length === 1);
-      const r = await fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(MESSAGE),
-      });
+      const held = await holdStream(s);
+      const r = await postJson(s, '/v1/messages', MESSAGE);
       assert.equal(r.status, 503);
       assert.equal(r.headers.get('x-should-retry'), 'true');
       assert.ok(r.headers.get('retry-after') !== null);
       const body = (await r.json()) as AnyJson;
       assert.equal(body.error.type, 'overloaded_error');
-      for (let i = 0; i < 40; i++) s.sim.advance();
-      await (await held).text();
+      await held.release();
       assert.match(
         await s.metricsText(),
         /zai_proxy_admission_refusals_total\{reason="max_workers",variant="production"\} 1/,
@@ -171,12 +165,7 @@ describe('refusals', () => {
       env: { CONCURRENCY_INITIAL: '1', CONCURRENCY_MAX: '1', MAX_QUEUE_WAIT: '0.2' },
     });
     try {
-      const held = fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
-        body: JSON.stringify({ ...MESSAGE, stream: true }),
-      });
-      await s.sim.waitFor((j) => j.length === 1);
+      const held = await holdStream(s);
       for (const [path, body, type] of [
         ['/v1/messages', MESSAGE, 'rate_limit_error'],
         [
@@ -185,18 +174,13 @@ describe('refusals', () => {
           'rate_limit_error',
         ],
       ] as const) {
-        const r = await fetch(`${s.url}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
+        const r = await postJson(s, path, body);
         assert.equal(r.status, 429, path);
         assert.equal(r.headers.get('x-should-retry'), 'true');
         assert.ok(r.headers.get('retry-after') !== null);
         assert.equal(((await r.json()) as AnyJson).error.type, type);
       }
-      for (let i = 0; i < 40; i++) s.sim.advance();
-      await (await held).text();
+      await held.release();
     } finally {
       await s.close();
     }
@@ -205,22 +189,12 @@ describe('refusals', () => {
   test('count_tokens and /v1/models bypass the concurrency limit', async () => {
     const s = await startStack({ env: { CONCURRENCY_INITIAL: '1', CONCURRENCY_MAX: '1', MAX_QUEUE: '0' } });
     try {
-      const held = fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
-        body: JSON.stringify({ ...MESSAGE, stream: true }),
-      });
-      await s.sim.waitFor((j) => j.length === 1);
+      const held = await holdStream(s);
       const models = await fetch(`${s.url}/v1/models`);
       assert.equal(models.status, 200);
-      const count = await fetch(`${s.url}/v1/messages/count_tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(MESSAGE),
-      });
+      const count = await postJson(s, '/v1/messages/count_tokens', MESSAGE);
       assert.equal(count.status, 200);
-      for (let i = 0; i < 40; i++) s.sim.advance();
-      await (await held).text();
+      await held.release();
     } finally {
       await s.close();
     }
@@ -229,24 +203,14 @@ describe('refusals', () => {
   test('with both limits off, each attempt is still one wait observation and counted in flight', async () => {
     const s = await startStack({ env: { CONCURRENCY_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' } });
     try {
-      const held = fetch(`${s.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim-scenario': 'ok;gate=1' },
-        body: JSON.stringify({ ...MESSAGE, stream: true }),
-      });
-      await s.sim.waitFor((j) => j.length === 1);
+      const held = await holdStream(s);
       assert.equal(sumSamples(await s.metricsText(), 'zai_proxy_upstream_inflight_attempts'), 1);
       for (let i = 0; i < 3; i++) {
-        const r = await fetch(`${s.url}/v1/messages`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(MESSAGE),
-        });
+        const r = await postJson(s, '/v1/messages', MESSAGE);
         assert.equal(r.status, 200);
         await r.text();
       }
-      for (let i = 0; i < 40; i++) s.sim.advance();
-      await (await held).text();
+      await held.release();
       await until(
         async () => sumSamples(await s.metricsText(), 'zai_proxy_upstream_inflight_attempts') === 0,
       );
