@@ -108,18 +108,20 @@ export function release(
   if (inflight * 2 < s.limit) return { state: s, change: 'none' }; // not used: no evidence to grow on
   if (s.ceiling === null) {
     const limit = clamp(s.limit + 1, cfg); // slow start: doubles per round until Z.AI says no
-    return limit === s.limit ? { state: s, change: 'none' } : { state: { ...s, limit }, change: 'increase' };
+    return limit === s.limit
+      ? { state: s, change: 'none' }
+      : { state: step(s, limit, s.clean), change: 'increase' };
   }
   const h = hold(s, cfg);
   if (s.limit < h) {
-    return { state: { ...s, limit: Math.min(h, s.limit + 1 / s.limit) }, change: 'increase' };
+    return { state: step(s, Math.min(h, s.limit + 1 / s.limit), s.clean), change: 'increase' };
   }
   const clean = s.clean + 1;
   if (slots(s) >= cfg.max || clean < cfg.probeRounds * s.probeBackoff * slots(s)) {
-    return { state: { ...s, clean }, change: 'none' };
+    return { state: step(s, s.limit, clean), change: 'none' };
   }
   // One slot above the hold: the next attempt admitted at the ceiling level tells whether it fits.
-  return { state: { ...s, clean: 0, limit: clamp(slots(s) + 1, cfg) }, change: 'probe' };
+  return { state: step(s, clamp(slots(s) + 1, cfg), 0), change: 'probe' };
 }
 
 function throttled(
@@ -153,6 +155,12 @@ function throttled(
     },
     change: 'decrease',
   };
+}
+
+// A copy with limit and clean replaced, each field written out: V8 copies `{ ...s, limit }` field by
+// field (about 0.5 µs), and a release at the hold makes one per request.
+function step(s: ConcurrencyState, limit: number, clean: number): ConcurrencyState {
+  return { limit, ceiling: s.ceiling, episode: s.episode, clean, probeBackoff: s.probeBackoff };
 }
 
 function clamp(v: number, cfg: ConcurrencyConfig): number {
