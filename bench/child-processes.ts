@@ -1,13 +1,16 @@
 // Starts the bench's sim and proxy as child processes (each on its own event loop) and stops them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 import type { ChildStats } from './child-control.ts';
 
 export const BENCH_KEY = 'zai-bench-KEY-0123456789abcdef';
 
-const READY_TIMEOUT_MS = 30_000; // 30 s: tsx compiles the proxy on first start
+const READY_TIMEOUT_MS = 30_000; // 30 s: tsx compiles the sim on first start
 const STOP_TIMEOUT_MS = 3_000; // 3 s, then SIGKILL
 const ASK_TIMEOUT_MS = 5_000; // 5 s for a child to answer over IPC
 
@@ -63,15 +66,13 @@ export function baseEnv(): Record<string, string> {
   return out;
 }
 
+/** `script` runs under tsx; a `.mjs` (a bundle) runs as it is. */
 async function startChild(name: string, script: string, env: Record<string, string>): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script.startsWith('/') ? script : fileURLToPath(new URL(script, import.meta.url))],
-    {
-      env: { ...baseEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    },
-  );
+  const path = script.startsWith('/') ? script : fileURLToPath(new URL(script, import.meta.url));
+  const child = spawn(process.execPath, path.endsWith('.mjs') ? [path] : ['--import', 'tsx', path], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     let settled = false;
@@ -133,15 +134,71 @@ export async function startSimChild(): Promise<SimChild> {
  * is another checkout of this repository (a git worktree of an older commit): its own
  * bench/proxy-process.ts and proxy code run instead, for a before/after comparison in one run.
  */
-export function startProxyChild(
+export async function startProxyChild(
   name: string,
   simUrl: string,
   env: Record<string, string> = {},
   tree?: string,
 ): Promise<Child> {
-  const script =
-    tree === undefined ? './proxy-process.ts' : `${tree.replace(/\/+$/, '')}/bench/proxy-process.ts`;
-  return startChild(name, script, proxyEnv(simUrl, { PORT: '0', ...env }));
+  const root = tree === undefined ? fileURLToPath(new URL('..', import.meta.url)) : tree;
+  return startChild(name, await bundledProxy(root), proxyEnv(simUrl, { PORT: '0', ...env }));
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * `<root>/bench/proxy-process.ts` bundled by esbuild as scripts/build.mjs bundles the proxy, into
+ * `<root>/.bench-dist/proxy/`: the children run the code as it ships. Under tsx every function
+ * created per request also paid esbuild's keepNames wrapper (`__name`, about 2 % of a request),
+ * which the build does not add. `@zai-proxy/*` imports resolve inside `root`, not through the
+ * node_modules it may share with this checkout (a symlink would take them to this tree's code).
+ * Other packages stay imports from `<root>/node_modules`. Built once per tree per run.
+ */
+function bundledProxy(root: string): Promise<string> {
+  let b = bundles.get(root);
+  if (b === undefined) {
+    b = bundle(root.replace(/\/+$/, ''));
+    bundles.set(root, b);
+  }
+  return b;
+}
+
+async function bundle(root: string): Promise<string> {
+  const outdir = join(root, '.bench-dist', 'proxy'); // two levels down, as dist/proxy: version.ts finds package.json
+  const outfile = join(outdir, 'proxy-process.mjs');
+  const workspace: Plugin = {
+    name: 'tree',
+    setup(b) {
+      b.onResolve({ filter: /^@zai-proxy\/[^/]+$/ }, (a) => {
+        const dir = join(root, 'packages', a.path.split('/')[1]!);
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+          exports?: { '.'?: string };
+          main?: string;
+        };
+        return { path: join(dir, pkg.exports?.['.'] ?? pkg.main ?? 'src/index.ts') };
+      });
+      b.onResolve({ filter: /^[^./]/ }, (a) =>
+        a.path.startsWith('@zai-proxy/') ? undefined : { path: a.path, external: true },
+      );
+    },
+  };
+  await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'bench', 'proxy-process.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    logLevel: 'warning',
+    plugins: [workspace],
+  });
+  // Files the proxy loads by URL beside its module (the token-counting worker), as the build copies them.
+  for (const f of ['token-worker.mjs', 'cl100k-count.mjs']) {
+    const src = join(root, 'packages', 'proxy', 'src', 'usage', f);
+    if (existsSync(src)) copyFileSync(src, join(dirname(outfile), f));
+  }
+  return outfile;
 }
 
 /** A bench proxy's environment: in front of the sim, at warn, features off, then `env` on top. */

@@ -194,7 +194,7 @@ export function portkeyHeaders(simUrl: string): Record<Api, Record<string, strin
 /** How the zai-proxy children start: the compiled build as operators run it, or tsx from source. */
 export const PROXY_START = existsSync(join(ROOT, 'dist/proxy/main.js'))
   ? 'dist (node bin/zai-proxy.mjs proxy; rebuilt first if the sources are newer)'
-  : 'tsx (no dist/proxy/main.js: `npm run build` measures the production build)';
+  : 'a bundle of bench/proxy-process.ts (no dist/proxy/main.js: `npm run build` measures `zai-proxy proxy` itself)';
 
 /**
  * zai-proxy with `env` on top of the bench defaults, started as production starts it

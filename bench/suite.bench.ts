@@ -178,7 +178,7 @@ process.once('SIGINT', () => {
 
 async function startProxy(name: string, simUrl: string, env: Record<string, string>): Promise<Child> {
   if (PROXY_START.startsWith('dist')) return startProductionProxy(name, simUrl, env);
-  // tsx: proxy-process.ts writes log lines to /dev/null itself when asked.
+  // The bundle of proxy-process.ts writes log lines to /dev/null itself when asked.
   return startProxyChild(name, simUrl, env.LOG_LEVEL === 'info' ? { ...env, BENCH_LOG_DEVNULL: '1' } : env);
 }
 
