@@ -155,7 +155,8 @@ interface Upload {
  * its own cost a small request about 5 µs: created, enrolled, cleared). It ticks every quarter of
  * the window; an upload's window closes at the first tick at least idleMs after it opened, so a
  * stalled upload is cut after idleMs to 1.25 × idleMs, and the verdict uses the window's true length.
- * The timer runs only while uploads are in progress.
+ * The timer stops at the first tick that finds no upload (not when the last one ends: one request
+ * at a time would otherwise start and stop it per request), and never holds the process open.
  */
 const watchdogs = new Map<number, { uploads: Set<Upload>; timer: NodeJS.Timeout }>();
 
@@ -164,7 +165,7 @@ function watch(u: Upload): void {
   let w = watchdogs.get(idleMs);
   if (w === undefined) {
     const uploads = new Set<Upload>();
-    const timer = setInterval(() => tick(uploads, idleMs), Math.max(1, Math.floor(idleMs / 4)));
+    const timer = setInterval(() => tick(uploads, idleMs), Math.max(1, Math.floor(idleMs / 4))).unref();
     w = { uploads, timer };
     watchdogs.set(idleMs, w);
   }
@@ -172,13 +173,15 @@ function watch(u: Upload): void {
 }
 
 function unwatch(u: Upload): void {
-  const w = watchdogs.get(u.limits.idleMs);
-  if (w === undefined || !w.uploads.delete(u) || w.uploads.size > 0) return;
-  clearInterval(w.timer);
-  watchdogs.delete(u.limits.idleMs);
+  watchdogs.get(u.limits.idleMs)?.uploads.delete(u);
 }
 
 function tick(uploads: Set<Upload>, idleMs: number): void {
+  if (uploads.size === 0) {
+    clearInterval(watchdogs.get(idleMs)!.timer);
+    watchdogs.delete(idleMs);
+    return;
+  }
   const now = performance.now();
   for (const u of uploads) {
     const windowMs = now - u.opened;
